@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: dmemfs.fleet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Jinja filters over module_utils: the math lives there, not here."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_size import (
+    DmemError, format_size, human_size, parse_size)
+from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_param import (
+    DEFAULT_SECTION_SIZE, DmemSpec, parse, render, validate)
+from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_savings import fleet
+
+
+def _wrap(func):
+    def filter_func(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except DmemError as exc:
+            raise AnsibleFilterError('%s: %s' % (func.__name__, exc))
+    filter_func.__name__ = func.__name__
+    return filter_func
+
+
+def dmem_parse(value, section_size=DEFAULT_SECTION_SIZE):
+    return parse(value, 'dmem', parse_size(section_size, 'section_size')).as_dict(parse_size(section_size, 'section_size'))
+
+
+def dmem_format(spec, section_size=DEFAULT_SECTION_SIZE):
+    if not isinstance(spec, dict) or 'size' not in spec:
+        raise DmemError('spec', 'must be a dict with size and optional addr, align, keep_for_kernel', spec)
+    align = spec.get('align') if spec.get('align_given', True) else None
+    obj = DmemSpec(parse_size(spec['size'], 'size'),
+                   None if spec.get('addr') is None else parse_size(spec['addr'], 'addr'),
+                   None if align is None else parse_size(align, 'align'),
+                   bool(spec.get('keep_for_kernel', False)))
+    return render(validate(obj, 'spec', parse_size(section_size, 'section_size')))
+
+
+def dmem_bytes(value):
+    return parse_size(value, 'size')
+
+
+def dmem_size(value):
+    return format_size(parse_size(value, 'size'))
+
+
+def dmem_human(value):
+    return human_size(parse_size(value, 'size'))
+
+
+def dmem_fleet(reports):
+    if not isinstance(reports, dict):
+        raise DmemError('reports', 'must be a dict of host name to dmem_savings result', reports)
+    return fleet(reports)
+
+
+class FilterModule(object):
+    def filters(self):
+        return dict((f.__name__, _wrap(f)) for f in (dmem_parse, dmem_format, dmem_bytes, dmem_size, dmem_human, dmem_fleet))

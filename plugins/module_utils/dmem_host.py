@@ -1,0 +1,269 @@
+# -*- coding: utf-8 -*-
+# Copyright: dmemfs.fleet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read a host's memory layout and dmem state from /proc and /sys.
+
+Everything is read below ``root`` so that trees captured from real machines
+(tests/fixtures/hosts) can stand in for a live host. Every path read here is
+also in tests/fixtures/capture/capture-tree.sh: keep the two lists in step.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import platform
+import re
+
+from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_param import DEFAULT_SECTION_SIZE, parse_cmdline
+
+# SECTION_SIZE_BITS by architecture (4 KiB base pages), used when the kernel
+# does not publish the section size itself.
+_ARCH_SECTION_SIZE = {'x86_64': 1 << 27, 'aarch64': 1 << 27}
+
+DMEM_SYSFS = 'sys/kernel/mm/dmem'
+_NODE_DIR = 'sys/devices/system/node'
+_MEMORY_DIR = 'sys/devices/system/memory'
+
+
+class HostTree(object):
+    """Files of one host below ``root``."""
+
+    def __init__(self, root='/'):
+        self.root = root
+
+    def path(self, rel):
+        return os.path.join(self.root, rel.lstrip('/'))
+
+    def exists(self, rel):
+        return os.path.lexists(self.path(rel))
+
+    def read(self, rel, default=None):
+        try:
+            with open(self.path(rel)) as handle:
+                return handle.read()
+        except (IOError, OSError):
+            return default
+
+    def listdir(self, rel):
+        try:
+            return sorted(os.listdir(self.path(rel)))
+        except (IOError, OSError):
+            return []
+
+
+def parse_meminfo(text):
+    """/proc/meminfo or a node's meminfo ("Node 0 MemTotal: 1024 kB") -> {name: bytes}."""
+    out = {}
+    for match in re.finditer(r'^(?:Node \d+ )?([\w()]+):\s+(\d+)( kB)?\s*$', text or '', re.M):
+        out[match.group(1)] = int(match.group(2)) * (1024 if match.group(3) else 1)
+    return out
+
+
+def parse_vmstat(text):
+    """/proc/vmstat ("name value" lines) -> {name: int}."""
+    out = {}
+    for line in (text or '').splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            out[parts[0]] = int(parts[1])
+    return out
+
+
+def memory_blocks(tree):
+    """{block number: (start, end, online)} from /sys/devices/system/memory."""
+    size_text = tree.read(_MEMORY_DIR + '/block_size_bytes')
+    if not size_text:
+        return None, {}
+    block_size = int(size_text.strip(), 16)
+    blocks = {}
+    for name in tree.listdir(_MEMORY_DIR):
+        match = re.match(r'memory(\d+)$', name)
+        if not match:
+            continue
+        index = int(match.group(1))
+        state = (tree.read('%s/%s/state' % (_MEMORY_DIR, name)) or 'online').strip()
+        blocks[index] = (index * block_size, (index + 1) * block_size, state == 'online')
+    return block_size, blocks
+
+
+def _merge(ranges):
+    out = []
+    for start, end in sorted(ranges):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out
+
+
+def dmem_stats(tree):
+    """The kernel's dmem statistics, as published in /sys/kernel/mm/dmem.
+
+    Files holding one integer become integers; node directories become a
+    list of dicts with their id. Absent when the kernel has no dmem.
+    """
+    if not tree.exists(DMEM_SYSFS):
+        return None
+    stats, nodes = {}, []
+    for name in tree.listdir(DMEM_SYSFS):
+        rel = DMEM_SYSFS + '/' + name
+        match = re.match(r'node(\d+)$', name)
+        if match and os.path.isdir(tree.path(rel)):
+            node = {'id': int(match.group(1))}
+            for item in tree.listdir(rel):
+                node[item] = _scalar(tree.read(rel + '/' + item))
+            nodes.append(node)
+        elif os.path.isfile(tree.path(rel)):
+            stats[name] = _scalar(tree.read(rel))
+    stats['nodes'] = sorted(nodes, key=lambda n: n['id'])
+    return stats
+
+
+def _scalar(text):
+    text = (text or '').strip()
+    try:
+        return int(text, 0)
+    except ValueError:
+        return text
+
+
+def firmware_ram(tree):
+    """System RAM ranges of the firmware memory map (/sys/firmware/memmap), end exclusive."""
+    ranges = []
+    for name in tree.listdir('sys/firmware/memmap'):
+        base = 'sys/firmware/memmap/' + name
+        kind = (tree.read(base + '/type') or '').strip()
+        if kind != 'System RAM':
+            continue
+        start = int(tree.read(base + '/start').strip(), 16)
+        end = int(tree.read(base + '/end').strip(), 16) + 1
+        ranges.append((start, end))
+    return _merge(ranges)
+
+
+def nodes(tree, block_size, blocks, dmem):
+    """NUMA nodes: memory the kernel manages plus what dmem took from each."""
+    dmem_by_node = dict((n['id'], n) for n in (dmem or {}).get('nodes', []))
+    ids = [int(m.group(1)) for m in (re.match(r'node(\d+)$', n) for n in tree.listdir(_NODE_DIR)) if m]
+    out = []
+    if not ids:
+        # A kernel without NUMA: one node holding every memory block.
+        ids = [0]
+    for node_id in ids:
+        base = '%s/node%d' % (_NODE_DIR, node_id)
+        if tree.exists(base):
+            members = [int(m.group(1)) for m in (re.match(r'memory(\d+)$', n) for n in tree.listdir(base)) if m]
+        else:
+            members = list(blocks)
+        ranges = _merge(blocks[i][:2] for i in members if i in blocks and blocks[i][2])
+        managed = sum(end - start for start, end in ranges)
+        meminfo = parse_meminfo(tree.read(base + '/meminfo') if tree.exists(base) else tree.read('proc/meminfo'))
+        reserved = int(dmem_by_node.get(node_id, {}).get('total', 0) or 0)
+        for start, end in _dmem_node_ranges(dmem_by_node.get(node_id)):
+            ranges.append((start, end))
+        out.append({
+            'id': node_id,
+            'total': managed + reserved,
+            'managed': managed,
+            'dmem': reserved,
+            'meminfo_total': meminfo.get('MemTotal'),
+            'meminfo_free': meminfo.get('MemFree'),
+            'cpus': (tree.read(base + '/cpulist') or '').strip(),
+            'ranges': [{'start': s, 'end': e} for s, e in _merge(ranges)],
+        })
+    return out
+
+
+def _dmem_node_ranges(node_stats):
+    """Ranges a node's dmem statistics list, as "start-end" pairs in hex (end inclusive)."""
+    text = (node_stats or {}).get('ranges')
+    if not isinstance(text, str):
+        return []
+    out = []
+    for start, end in re.findall(r'(0x[0-9a-fA-F]+)-(0x[0-9a-fA-F]+)', text):
+        out.append((int(start, 16), int(end, 16) + 1))
+    return out
+
+
+def page_size(tree):
+    smaps = tree.read('proc/self/smaps') or ''
+    match = re.search(r'^KernelPageSize:\s+(\d+) kB', smaps, re.M)
+    if match:
+        return int(match.group(1)) * 1024
+    return os.sysconf('SC_PAGE_SIZE') if tree.root == '/' else 4096
+
+
+def bootloader(tree):
+    """update-grub (Debian family), grubby (RHEL family, BLS entries) or unknown."""
+    for rel in ('usr/sbin/update-grub', 'sbin/update-grub'):
+        if tree.exists(rel):
+            return 'update-grub'
+    for rel in ('usr/sbin/grubby', 'sbin/grubby'):
+        if tree.exists(rel):
+            return 'grubby'
+    return 'unknown'
+
+
+def mounts(tree, fstype='dmemfs'):
+    found = []
+    for line in (tree.read('proc/mounts') or '').splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[2] == fstype:
+            options = dict((o.split('=', 1) + [True])[:2] for o in parts[3].split(','))
+            found.append({'source': parts[0], 'path': parts[1], 'options': options})
+    return found
+
+
+def gather(root='/'):
+    """All dmem facts of the host below ``root``."""
+    tree = HostTree(root)
+    block_size, blocks = memory_blocks(tree)
+    dmem = dmem_stats(tree)
+    vmstat = parse_vmstat(tree.read('proc/vmstat'))
+    arch = (tree.read('proc/sys/kernel/arch') or '').strip() or (platform.machine() if root == '/' else 'x86_64')
+    section_size = None
+    section_source = 'unknown'
+    if dmem and isinstance(dmem.get('section_size'), int):
+        section_size, section_source = dmem['section_size'], 'kernel'
+    elif arch in _ARCH_SECTION_SIZE:
+        section_size, section_source = _ARCH_SECTION_SIZE[arch], 'arch'
+    elif block_size:
+        section_size, section_source = block_size, 'memory_block'
+    else:
+        section_size = DEFAULT_SECTION_SIZE
+    pg = page_size(tree)
+    struct_page = None
+    struct_source = 'unknown'
+    if dmem and isinstance(dmem.get('struct_page_size'), int):
+        struct_page, struct_source = dmem['struct_page_size'], 'kernel'
+    cmdline = (tree.read('proc/cmdline') or '').strip()
+    filesystems = tree.read('proc/filesystems') or ''
+    node_list = nodes(tree, block_size, blocks, dmem)
+    return {
+        'kernel_release': (tree.read('proc/sys/kernel/osrelease') or '').strip(),
+        'architecture': arch,
+        'cmdline': cmdline,
+        'dmem_param': parse_cmdline(cmdline, section_size),
+        'page_size': pg,
+        'section_size': section_size,
+        'section_size_source': section_source,
+        'memory_block_size': block_size,
+        'struct_page_size': struct_page,
+        'struct_page_size_source': struct_source,
+        'nodes': node_list,
+        'total': sum(n['total'] for n in node_list),
+        'dmem_total': sum(n['dmem'] for n in node_list),
+        'dmem_supported': dmem is not None,
+        'dmem_stats': dmem,
+        'dmemfs_available': bool(re.search(r'\bdmemfs$', filesystems, re.M)),
+        'dmemfs_mounts': mounts(tree),
+        'memmap': {
+            'nr_memmap_boot_pages': vmstat.get('nr_memmap_boot_pages'),
+            'nr_memmap_pages': vmstat.get('nr_memmap_pages'),
+        },
+        'firmware_ram': [{'start': s, 'end': e} for s, e in firmware_ram(tree)],
+        'firmware': 'efi' if tree.exists('sys/firmware/efi') else 'bios',
+        'bootloader': bootloader(tree),
+    }

@@ -1,0 +1,120 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dmemfs.fleet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: dmem_facts
+short_description: Gather a host's NUMA memory layout and dmem/dmemfs state
+version_added: 0.1.0
+description:
+  - Reads C(/proc) and C(/sys) and sets C(ansible_facts.dmem) -- NUMA nodes and their memory,
+    page and section sizes, the C(dmem=) parameters of the running kernel (parsed), the kernel's
+    dmem statistics, dmemfs availability and mounts, the memory-map counters of C(/proc/vmstat),
+    the firmware memory map, firmware type and boot loader flavour.
+  - Read only; never changes the host.
+author:
+  - dmemfs.fleet developers
+options:
+  root:
+    description:
+      - Directory to read C(proc/) and C(sys/) below. Another tree than C(/) serves tests,
+        for example a tree captured from a real machine.
+    type: path
+    default: /
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  facts:
+    support: full
+  platform:
+    platforms: posix
+notes:
+  - C(total) of a node counts the memory blocks the kernel manages plus what dmem reserved on the
+    node, in bytes; C(meminfo_total) is the kernel's MemTotal for the node (without memory it keeps for itself).
+  - C(struct_page_size) is given only where the kernel publishes it (C(/sys/kernel/mm/dmem/struct_page_size)).
+seealso:
+  - module: dmemfs.fleet.dmem_plan
+  - module: dmemfs.fleet.dmem_savings
+'''
+
+EXAMPLES = r'''
+- name: Gather dmem facts
+  dmemfs.fleet.dmem_facts:
+
+- name: Show the nodes
+  ansible.builtin.debug:
+    var: ansible_facts.dmem.nodes
+
+- name: Read a captured tree (tests)
+  dmemfs.fleet.dmem_facts:
+    root: /srv/captures/host1
+'''
+
+RETURN = r'''
+ansible_facts:
+  description: Facts set by the module.
+  returned: always
+  type: dict
+  contains:
+    dmem:
+      description: The dmem facts.
+      returned: always
+      type: dict
+      contains:
+        kernel_release: {description: running kernel release, type: str, sample: 6.12.117-dmemfs}
+        architecture: {description: machine architecture, type: str, sample: x86_64}
+        cmdline: {description: kernel command line, type: str}
+        dmem_param:
+          description: Each dmem= of the command line, parsed (C(spec)) or with its C(error).
+          type: list
+          elements: dict
+        page_size: {description: base page size in bytes, type: int, sample: 4096}
+        section_size: {description: memory section size in bytes, type: int, sample: 134217728}
+        section_size_source: {description: "where section_size came from: kernel, arch or memory_block", type: str}
+        memory_block_size: {description: memory block size in bytes, type: int}
+        struct_page_size: {description: bytes of one struct page where the kernel tells it, else null, type: int}
+        struct_page_size_source: {description: kernel or unknown, type: str}
+        nodes:
+          description: NUMA nodes with C(id), C(total), C(managed), C(dmem), C(meminfo_total), C(meminfo_free), C(cpus), C(ranges).
+          type: list
+          elements: dict
+          sample: [{id: 0, total: 2147483648, managed: 2147483648, dmem: 0, cpus: "0-1", ranges: [{start: 0, end: 2147483648}]}]
+        total: {description: sum of node totals, type: int}
+        dmem_total: {description: bytes reserved by dmem over all nodes, type: int}
+        dmem_supported: {description: the kernel publishes dmem statistics, type: bool}
+        dmem_stats: {description: the kernel's dmem statistics (C(/sys/kernel/mm/dmem)), or null, type: dict}
+        dmemfs_available: {description: dmemfs is a registered filesystem, type: bool}
+        dmemfs_mounts: {description: mounted dmemfs filesystems with C(path) and C(options), type: list, elements: dict}
+        memmap: {description: nr_memmap_boot_pages and nr_memmap_pages of /proc/vmstat (pages), type: dict}
+        firmware_ram: {description: System RAM ranges of the firmware memory map (end exclusive), type: list, elements: dict}
+        firmware: {description: efi or bios, type: str}
+        bootloader: {description: update-grub, grubby or unknown, type: str}
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_host import gather
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(root=dict(type='path', default='/')),
+        supports_check_mode=True,
+    )
+    root = module.params['root']
+    if not os.path.isdir(os.path.join(root, 'proc')):
+        module.fail_json(msg='root: %s has no proc/ directory to read' % root)
+    module.exit_json(changed=False, ansible_facts={'dmem': gather(root)})
+
+
+if __name__ == '__main__':
+    main()
