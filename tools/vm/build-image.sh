@@ -141,11 +141,11 @@ rm -f "$WORK/disk.raw"
 
 log "first boot (QEMU -kernel/-initrd): grub-install + update-grub inside the guest"
 BOOT_LOG=$IMAGE_DIR/debian12-$KEY.firstboot.log
-qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp 2 -m 1024 \
+qemu-system-x86_64 -nodefaults -accel tcg -machine q35 -cpu max -smp 2 -m 1024 \
     -display none -monitor none -serial "file:$BOOT_LOG" -no-reboot -nic none \
     -drive "file=$WORK/base.qcow2,format=qcow2,if=virtio" \
     -kernel "$WORK/vmlinuz" -initrd "$WORK/initrd.img" \
-    -append "root=/dev/vda1 rw console=ttyS0,115200n8 fleet.firstboot" &
+    -append "root=/dev/vda1 rw console=ttyS0,115200n8 fleet.firstboot systemd.mask=ssh.service" &
 QEMU_PID=$!
 deadline=$(( $(date +%s) + FIRSTBOOT_TIMEOUT ))
 while kill -0 "$QEMU_PID" 2>/dev/null; do

@@ -290,6 +290,7 @@ def qemu_command(vm: dict, overlay: Path, seed: Path, console: Path, pidfile: Pa
                  port: int) -> list[str]:
     cmd = [
         "qemu-system-x86_64",
+        "-nodefaults",
         "-name", f"{vm['name']},process=fleet-{vm['name']}",
         "-accel", "tcg",
         "-machine", "q35",
