@@ -4,10 +4,19 @@ PYTHON ?= python3
 VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The collection as Ansible expects to find it: ansible_collections/NS/NAME.
+STAGE := $(CURDIR)/build/collections
+COLL := $(STAGE)/ansible_collections/dmemfs/fleet
+ANSIBLE_TEST_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv
+.PHONY: help deps venv stage lint sanity units pytest build check test demo kernel-test molecule clean
+
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+deps: ## install the Debian packages (apt) the project needs
+	bash tools/install-deps.sh
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,3 +25,38 @@ $(STAMP): requirements-dev.txt
 	touch $@
 
 venv: $(STAMP) ## create .venv with the pinned tools
+
+stage: venv ## copy the working tree to build/collections/ansible_collections/dmemfs/fleet
+	mkdir -p $(COLL)
+	git ls-files -z --cached --others --exclude-standard | rsync -a --delete --from0 --files-from=- ./ $(COLL)/
+	# --delete above only prunes within the list; drop files git no longer has
+	cd $(COLL) && comm -23 <(find . -type f -not -path './tests/output/*' | sed 's|^\./||' | sort) \
+		<(git -C $(CURDIR) ls-files --cached --others --exclude-standard | sort) | xargs -r rm -f
+
+lint: stage ## ansible-lint, production profile
+	cd $(COLL) && ANSIBLE_COLLECTIONS_PATH=$(STAGE) ansible-lint --profile production --offline
+
+$(ANSIBLE_TEST_PIP): tests/tools/get_pip_from_pypi.py
+	mkdir -p $(dir $@)
+	cp $< $@
+
+sanity: stage $(ANSIBLE_TEST_PIP) ## ansible-test sanity
+	cd $(COLL) && ansible-test sanity --venv --python 3.11 --color no
+
+units: stage $(ANSIBLE_TEST_PIP) ## ansible-test units
+	cd $(COLL) && ansible-test units --venv --python 3.11 --color no
+
+pytest: stage ## pytest: modules and filters run by ansible-playbook, tools
+	cd $(COLL) && ANSIBLE_COLLECTIONS_PATH=$(STAGE) pytest -p no:cacheprovider -q tests/playbooks
+
+build: stage ## ansible-galaxy collection build + install + ansible-doc of every module
+	bash tests/tools/build-install-doc.sh $(COLL) $(CURDIR)/build
+
+check: stage ## fast inner loop: unit tests and lint
+	cd $(COLL) && PYTHONPATH=$(STAGE) pytest -p no:cacheprovider -q tests/unit
+	$(MAKE) lint
+
+test: deps lint sanity units pytest build ## everything CI runs
+
+clean:
+	rm -rf build tests/output

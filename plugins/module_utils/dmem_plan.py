@@ -202,4 +202,3 @@ def plan(nodes, value=None, policy=None, size=None, addr=None, align=None, pages
             human_size(dmem_total), len(out_nodes), human_size(memmap_bytes(dmem_total, page_size, struct_page_size))),
         'warnings': warnings,
     }
-

@@ -19,7 +19,7 @@ description:
     the firmware memory map, firmware type and boot loader flavour.
   - Read only; never changes the host.
 author:
-  - dmemfs.fleet developers
+  - dmemfs.fleet developers (@dmemfs)
 options:
   root:
     description:
@@ -27,6 +27,9 @@ options:
         for example a tree captured from a real machine.
     type: path
     default: /
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.facts
 attributes:
   check_mode:
     support: full
@@ -80,7 +83,7 @@ ansible_facts:
         section_size: {description: memory section size in bytes, type: int, sample: 134217728}
         section_size_source: {description: "where section_size came from: kernel, arch or memory_block", type: str}
         memory_block_size: {description: memory block size in bytes, type: int}
-        struct_page_size: {description: bytes of one struct page where the kernel tells it, else null, type: int}
+        struct_page_size: {description: "bytes of one struct page where the kernel tells it, else null", type: int}
         struct_page_size_source: {description: kernel or unknown, type: str}
         nodes:
           description: NUMA nodes with C(id), C(total), C(managed), C(dmem), C(meminfo_total), C(meminfo_free), C(cpus), C(ranges).
@@ -90,13 +93,13 @@ ansible_facts:
         total: {description: sum of node totals, type: int}
         dmem_total: {description: bytes reserved by dmem over all nodes, type: int}
         dmem_supported: {description: the kernel publishes dmem statistics, type: bool}
-        dmem_stats: {description: the kernel's dmem statistics (C(/sys/kernel/mm/dmem)), or null, type: dict}
+        dmem_stats: {description: "the kernel's dmem statistics (C(/sys/kernel/mm/dmem)), or null", type: dict}
         dmemfs_available: {description: dmemfs is a registered filesystem, type: bool}
         dmemfs_mounts: {description: mounted dmemfs filesystems with C(path) and C(options), type: list, elements: dict}
         memmap: {description: nr_memmap_boot_pages and nr_memmap_pages of /proc/vmstat (pages), type: dict}
         firmware_ram: {description: System RAM ranges of the firmware memory map (end exclusive), type: list, elements: dict}
         firmware: {description: efi or bios, type: str}
-        bootloader: {description: update-grub, grubby or unknown, type: str}
+        bootloader: {description: "update-grub, grubby or unknown", type: str}
 '''
 
 import os

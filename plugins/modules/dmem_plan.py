@@ -19,7 +19,7 @@ description:
   - The rules are those of the dmemfs kernel series (C(kernel/) in this collection); a value the
     kernel would refuse fails here with a message that names the argument and the rule.
 author:
-  - dmemfs.fleet developers
+  - dmemfs.fleet developers (@dmemfs)
 options:
   nodes:
     description:
@@ -76,6 +76,8 @@ options:
     description: Base page size of the kernel, in bytes.
     type: int
     default: 4096
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full

@@ -20,7 +20,7 @@ description:
     sparse memory map is built), and the ratio of measured to predicted.
   - Read only; never changes the host.
 author:
-  - dmemfs.fleet developers
+  - dmemfs.fleet developers (@dmemfs)
 options:
   root:
     description: Directory to read C(proc/) and C(sys/) below (tests read captured trees).
@@ -35,6 +35,8 @@ options:
       - Optional result of M(dmemfs.fleet.dmem_plan). When given, C(plan_match) says whether every
         node reserved what the plan said.
     type: dict
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full

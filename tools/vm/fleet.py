@@ -381,7 +381,7 @@ def wait_ssh(fleet: Fleet, state: dict, names: list[str], timeout: float) -> Non
                     f"{name}: QEMU (pid {rec['pid']}) died while booting; "
                     f"console {rec['console']} ends with:\n{console_tail(rec['console'])}")
             if ssh_ready(fleet, rec["port"]):
-                rec["ssh_ready_after_s"] = round(time.time() - rec["started"], 1)
+                rec.setdefault("ssh_ready_after_s", round(time.time() - rec["started"], 1))
                 log(f"{name}: SSH up after {rec['ssh_ready_after_s']} s")
                 pending.remove(name)
         if not pending:
