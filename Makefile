@@ -32,6 +32,8 @@ stage: venv ## copy the working tree to build/collections/ansible_collections/dm
 	# --delete above only prunes within the list; drop files git no longer has
 	cd $(COLL) && comm -23 <(find . -type f -not -path './tests/output/*' | sed 's|^\./||' | sort) \
 		<(git -C $(CURDIR) ls-files --cached --others --exclude-standard | sort) | xargs -r rm -f
+	# ansible-test lists files with git: give the copy its own repository
+	cd $(COLL) && { [ -d .git ] || git init -q; } && git add -A
 
 lint: stage ## ansible-lint, production profile
 	cd $(COLL) && ANSIBLE_COLLECTIONS_PATH=$(STAGE) ansible-lint --profile production --offline

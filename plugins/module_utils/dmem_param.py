@@ -84,20 +84,20 @@ def parse(value, field='dmem', section_size=DEFAULT_SECTION_SIZE):
         attrs[name], pos = scan_number(text, pos + 1, field)
 
     spec = DmemSpec(size, attrs.get('addr'), attrs.get('align'), keep)
-    validate(spec, field, section_size)
-    return spec
+    return validate(spec, field, section_size, shown=value)
 
 
-def validate(spec, field='dmem', section_size=DEFAULT_SECTION_SIZE, parts=None):
+def validate(spec, field='dmem', section_size=DEFAULT_SECTION_SIZE, parts=None, shown=None):
     """Apply every rule of the ABI; the first broken one raises DmemError.
 
     ``parts`` maps "size", "addr" and "align" to the argument names that a
-    caller built the spec from, so its error names what the user wrote.
+    caller built the spec from, so its error names what the user wrote;
+    ``shown`` is the text the user wrote, quoted in the error.
     """
     def name(part):
         return (parts or {}).get(part, field)
 
-    value = render(spec)
+    value = render(spec) if shown is None else shown
     if spec.size == 0:
         raise DmemError(name('size'), 'SIZE must not be 0', value)
     if spec.addr is not None and spec.keep_for_kernel:
