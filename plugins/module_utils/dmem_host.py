@@ -122,11 +122,16 @@ def dmem_stats(tree):
 
 
 def _scalar(text):
+    """One integer, "name value" lines as a dict of integers, or the text."""
     text = (text or '').strip()
     try:
         return int(text, 0)
     except ValueError:
-        return text
+        pass
+    pairs = [line.split() for line in text.splitlines()]
+    if pairs and all(len(p) == 2 and p[1].lstrip('-').isdigit() for p in pairs):
+        return dict((name, int(value)) for name, value in pairs)
+    return text
 
 
 def firmware_ram(tree):
@@ -143,47 +148,46 @@ def firmware_ram(tree):
     return _merge(ranges)
 
 
-def nodes(tree, block_size, blocks, dmem):
-    """NUMA nodes: memory the kernel manages plus what dmem took from each."""
-    dmem_by_node = dict((n['id'], n) for n in (dmem or {}).get('nodes', []))
-    ids = [int(m.group(1)) for m in (re.match(r'node(\d+)$', n) for n in tree.listdir(_NODE_DIR)) if m]
+def _intersect(ranges, limits):
     out = []
-    if not ids:
-        # A kernel without NUMA: one node holding every memory block.
-        ids = [0]
+    for start, end in ranges:
+        for l_start, l_end in limits:
+            lo, hi = max(start, l_start), min(end, l_end)
+            if lo < hi:
+                out.append((lo, hi))
+    return _merge(out)
+
+
+def nodes(tree, blocks, ram, dmem):
+    """NUMA nodes: RAM the kernel manages plus what dmem took from each.
+
+    Memory blocks say which sections a node has; the firmware memory map
+    says which bytes of them are RAM. The kernel's own arithmetic (dmem=
+    "!SIZE" included) works on those RAM bytes, so ``total`` is exact.
+    """
+    dmem_by_node = dict((n['id'], n) for n in (dmem or {}).get('nodes', []))
+    ids = [int(m.group(1)) for m in (re.match(r'node(\d+)$', n) for n in tree.listdir(_NODE_DIR)) if m] or [0]
+    out = []
     for node_id in ids:
         base = '%s/node%d' % (_NODE_DIR, node_id)
-        if tree.exists(base):
-            members = [int(m.group(1)) for m in (re.match(r'memory(\d+)$', n) for n in tree.listdir(base)) if m]
-        else:
-            members = list(blocks)
-        ranges = _merge(blocks[i][:2] for i in members if i in blocks and blocks[i][2])
+        numa = tree.exists(base)
+        members = [int(m.group(1)) for m in (re.match(r'memory(\d+)$', n) for n in tree.listdir(base)) if m] if numa else list(blocks)
+        sections = _merge(blocks[i][:2] for i in members if i in blocks and blocks[i][2])
+        ranges = _intersect(sections, ram) if ram else sections
         managed = sum(end - start for start, end in ranges)
-        meminfo = parse_meminfo(tree.read(base + '/meminfo') if tree.exists(base) else tree.read('proc/meminfo'))
-        reserved = int(dmem_by_node.get(node_id, {}).get('total', 0) or 0)
-        for start, end in _dmem_node_ranges(dmem_by_node.get(node_id)):
-            ranges.append((start, end))
+        meminfo = parse_meminfo(tree.read(base + '/meminfo') if numa else tree.read('proc/meminfo'))
+        stats = dmem_by_node.get(node_id, {})
         out.append({
             'id': node_id,
-            'total': managed + reserved,
+            'total': managed + stats.get('total_bytes', 0),
             'managed': managed,
-            'dmem': reserved,
+            'dmem': stats.get('total_bytes', 0),
+            'dmem_free': stats.get('free_bytes'),
             'meminfo_total': meminfo.get('MemTotal'),
             'meminfo_free': meminfo.get('MemFree'),
             'cpus': (tree.read(base + '/cpulist') or '').strip(),
-            'ranges': [{'start': s, 'end': e} for s, e in _merge(ranges)],
+            'ranges': [{'start': start, 'end': end} for start, end in ranges],
         })
-    return out
-
-
-def _dmem_node_ranges(node_stats):
-    """Ranges a node's dmem statistics list, as "start-end" pairs in hex (end inclusive)."""
-    text = (node_stats or {}).get('ranges')
-    if not isinstance(text, str):
-        return []
-    out = []
-    for start, end in re.findall(r'(0x[0-9a-fA-F]+)-(0x[0-9a-fA-F]+)', text):
-        out.append((int(start, 16), int(end, 16) + 1))
     return out
 
 
@@ -234,13 +238,14 @@ def gather(root='/'):
     else:
         section_size = DEFAULT_SECTION_SIZE
     pg = page_size(tree)
-    struct_page = None
-    struct_source = 'unknown'
-    if dmem and isinstance(dmem.get('struct_page_size'), int):
-        struct_page, struct_source = dmem['struct_page_size'], 'kernel'
+    struct_page, struct_source = None, 'unknown'
+    if dmem and dmem.get('total_bytes') and isinstance(dmem.get('memmap_saved_bytes'), int):
+        # the kernel counts sizeof(struct page) per reserved page
+        struct_page, struct_source = dmem['memmap_saved_bytes'] * pg // dmem['total_bytes'], 'kernel'
     cmdline = (tree.read('proc/cmdline') or '').strip()
     filesystems = tree.read('proc/filesystems') or ''
-    node_list = nodes(tree, block_size, blocks, dmem)
+    ram = firmware_ram(tree)
+    node_list = nodes(tree, blocks, ram, dmem)
     return {
         'kernel_release': (tree.read('proc/sys/kernel/osrelease') or '').strip(),
         'architecture': arch,
@@ -263,7 +268,7 @@ def gather(root='/'):
             'nr_memmap_boot_pages': vmstat.get('nr_memmap_boot_pages'),
             'nr_memmap_pages': vmstat.get('nr_memmap_pages'),
         },
-        'firmware_ram': [{'start': s, 'end': e} for s, e in firmware_ram(tree)],
+        'firmware_ram': [{'start': start, 'end': end} for start, end in ram],
         'firmware': 'efi' if tree.exists('sys/firmware/efi') else 'bios',
         'bootloader': bootloader(tree),
     }

@@ -3,9 +3,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """From per-node memory and a policy to a dmem= value and what each node gets.
 
-The per-node arithmetic mirrors what our kernel series does at boot:
-@ADDR ranges are taken first, then each per-node value in command-line order
-from what is left on every node, in whole ALIGN units.
+The per-node arithmetic mirrors what our kernel series (kernel/patches, mm/dmem.c)
+does at boot: each dmem= in command-line order takes from what the ones before
+it left; "SIZE" must fit on every node, "!SIZE" takes the rest of each node
+rounded down to ALIGN. The kernel takes only free, ALIGN-aligned memory, so on
+a node where early boot allocations sit, "!SIZE" may get a little less.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -103,37 +105,47 @@ def _range_on_node(spec, node):
     return sum(max(0, min(end, r_end) - max(start, r_start)) for r_start, r_end in node['ranges'])
 
 
+def _take_range(spec, nodes, taken):
+    """Attribute an @ADDR range to the nodes whose RAM holds it."""
+    placed = 0
+    for node in nodes:
+        if node['ranges'] is None:
+            raise DmemError('nodes[].ranges', 'the range form (SIZE@ADDR) needs each node\'s physical ranges; dmem_facts gives them')
+        part = _range_on_node(spec, node)
+        taken[node['id']] += part
+        placed += part
+    if placed != spec.size:
+        raise DmemError('value', 'range %s is not all RAM: only %s of it lies in the nodes\' memory' % (
+            render(spec), format_size(placed)), render(spec))
+
+
+def _take_per_node(spec, nodes, taken, section_size):
+    """SIZE on every node (all or fail), or "!SIZE": the rest of every node, best effort."""
+    align = spec.effective_align(section_size)
+    for node in nodes:
+        left = node['total'] - taken[node['id']]
+        if spec.keep_for_kernel:
+            taken[node['id']] += align_down(max(0, left - spec.size), align)
+        elif spec.size > align_down(left, align):
+            raise DmemError('size', 'node %d has only %s left in %s units, cannot reserve %s on it' % (
+                node['id'], format_size(align_down(left, align)), format_size(align), format_size(spec.size)), render(spec))
+        else:
+            taken[node['id']] += spec.size
+
+
 def reserve(specs, nodes, section_size=DEFAULT_SECTION_SIZE):
-    """Per-node reserved bytes for a list of validated specs, as the kernel does it."""
+    """Per-node reserved bytes for validated specs, taken in command-line order as the kernel does."""
     taken = dict((node['id'], 0) for node in nodes)
     ranges = [s for s in specs if s.addr is not None]
     for index, spec in enumerate(ranges):
         for other in ranges[:index]:
             if spec.addr < other.addr + other.size and other.addr < spec.addr + spec.size:
                 raise DmemError('value', 'ranges %s and %s overlap' % (render(other), render(spec)))
-        placed = 0
-        for node in nodes:
-            if node['ranges'] is None:
-                raise DmemError('nodes[].ranges', 'the range form (SIZE@ADDR) needs each node\'s physical ranges; dmem_facts gives them')
-            part = _range_on_node(spec, node)
-            taken[node['id']] += part
-            placed += part
-        if placed != spec.size:
-            raise DmemError('value', 'range %s is not all RAM: only %s of it lies in the nodes\' memory' % (
-                render(spec), format_size(placed)), render(spec))
     for spec in specs:
         if spec.addr is not None:
-            continue
-        align = spec.effective_align(section_size)
-        for node in nodes:
-            free = align_down(node['total'] - taken[node['id']], align)
-            if spec.keep_for_kernel:
-                taken[node['id']] += max(0, align_down(free - spec.size, align))
-            elif spec.size > free:
-                raise DmemError('size', 'node %d has only %s left in %s units, cannot reserve %s on it' % (
-                    node['id'], format_size(free), format_size(align), format_size(spec.size)), render(spec))
-            else:
-                taken[node['id']] += spec.size
+            _take_range(spec, nodes, taken)
+        else:
+            _take_per_node(spec, nodes, taken, section_size)
     return taken
 
 
