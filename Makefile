@@ -60,5 +60,9 @@ check: stage ## fast inner loop: unit tests and lint
 
 test: deps lint sanity units pytest build ## everything CI runs
 
+demo: deps stage ## start the local QEMU fleet and run the main playbook on it
+	bash tools/vm/local-fleet.sh up
+	ANSIBLE_COLLECTIONS_PATH=$(STAGE) ansible-playbook -i inventories/local/hosts.yml playbooks/plan.yml
+
 clean:
 	rm -rf build tests/output
