@@ -30,7 +30,7 @@ stage: venv ## copy the working tree to build/collections/ansible_collections/dm
 	mkdir -p $(COLL)
 	git ls-files -z --cached --others --exclude-standard | rsync -a --delete --from0 --files-from=- ./ $(COLL)/
 	# --delete above only prunes within the list; drop files git no longer has
-	cd $(COLL) && comm -23 <(find . -type f -not -path './tests/output/*' | sed 's|^\./||' | sort) \
+	cd $(COLL) && comm -23 <(find . -type f -not -path './tests/output/*' -not -path './.git/*' -not -path './.ansible/*' | sed 's|^\./||' | sort) \
 		<(git -C $(CURDIR) ls-files --cached --others --exclude-standard | sort) | xargs -r rm -f
 	# ansible-test lists files with git: give the copy its own repository
 	cd $(COLL) && { [ -d .git ] || git init -q; } && git add -A

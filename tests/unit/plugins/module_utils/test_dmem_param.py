@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import random
+
 import pytest
 
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_size import DmemError
@@ -121,3 +123,30 @@ def test_parse_cmdline_finds_each_value_and_keeps_going_after_a_bad_one():
     assert 'not a multiple of ALIGN' in found[1]['error']
     assert found[2]['spec']['addr'] == 4 * G
     assert parse_cmdline('root=/dev/vda1 quiet') == []
+
+
+def test_random_valid_specs_round_trip():
+    rng = random.Random(20261125)
+    for _ in range(2000):
+        align_given = rng.random() < 0.5
+        align = 1 << rng.randint(27, 34) if align_given else 128 * M
+        size = align * rng.randint(1, 512)
+        addr = align * rng.randint(1, 1 << 12) if rng.random() < 0.4 else None
+        keep = addr is None and rng.random() < 0.5
+        spec = DmemSpec(size, addr, align if align_given else None, keep)
+        text = render(spec)
+        assert parse(text) == spec, text
+        assert render(parse(text)) == text
+
+
+def test_random_garbage_never_escapes_as_anything_but_dmem_error():
+    rng = random.Random(7)
+    alphabet = '0123456789xXkKmMgGtTpPeE!@:-+. \t\u0660\uff10abcB'
+    for _ in range(5000):
+        text = ''.join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        try:
+            spec = parse(text)
+        except DmemError as exc:
+            assert exc.field == 'dmem' and exc.rule
+        else:
+            assert parse(render(spec)) == spec
