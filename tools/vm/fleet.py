@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Start, check and stop a small fleet of QEMU (TCG) VMs for dmemfs.fleet.
 
 Each VM is a copy-on-write qcow2 overlay on the cached base image that
@@ -41,7 +40,6 @@ import io
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -233,7 +231,7 @@ def console_tail(path: str | Path, lines: int = CONSOLE_TAIL_LINES) -> str:
 
 
 def free_port(exclude: set[int]) -> int:
-    for _ in range(50):
+    for _try in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -476,12 +474,12 @@ def stop_vm(rec: dict, name: str) -> str:
     if not qemu_alive(pid, overlay):
         return "not running"
     os.kill(pid, signal.SIGTERM)
-    for _ in range(100):
+    for _tick in range(100):
         if not qemu_alive(pid, overlay):
             return f"stopped pid {pid}"
         time.sleep(0.1)
     os.kill(pid, signal.SIGKILL)
-    for _ in range(50):
+    for _tick in range(50):
         if not qemu_alive(pid, overlay):
             return f"killed pid {pid}"
         time.sleep(0.1)
@@ -567,7 +565,7 @@ def cmd_status(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("up", "down", "status"):
         p = sub.add_parser(name)
