@@ -37,7 +37,8 @@ class Runner(object):
             return proc.returncode, json.load(handle), proc.stdout + proc.stderr
 
     def playbook(self, path, *extra):
-        cmd = ['ansible-playbook', '-i', 'localhost,', '-c', 'local', '-e', INTERPRETER, path] + list(extra)
+        inventory = [] if '-i' in extra else ['-i', 'localhost,', '-c', 'local']
+        cmd = ['ansible-playbook'] + inventory + ['-e', INTERPRETER, path] + list(extra)
         return subprocess.run(cmd, capture_output=True, text=True, env=ansible_env(), check=False)
 
 

@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The report role over trees captured from QEMU VMs, run by ansible-playbook."""
+
+import json
+import os
+
+from conftest import HERE, HOSTS, INTERPRETER
+
+
+def write_inventory(tmp_path, names, report_dir):
+    lines = ['[captured]']
+    for name in names:
+        lines.append('%s ansible_connection=local dmem_report_root=%s' % (name, os.path.join(HOSTS, name)))
+    lines += ['', '[all:vars]', INTERPRETER, 'dmem_report_dir=%s' % report_dir]
+    path = tmp_path / 'hosts.ini'
+    path.write_text(u'\n'.join(lines) + u'\n')
+    return str(path)
+
+
+def test_report_writes_json_and_html_and_is_idempotent(ansible, tmp_path):
+    names = sorted(os.listdir(HOSTS))
+    report_dir = tmp_path / 'report'
+    inventory = write_inventory(tmp_path, names, report_dir)
+    first = ansible.playbook(os.path.join(HERE, 'report.yml'), '-i', inventory)
+    assert first.returncode == 0, first.stdout + first.stderr
+    with open(str(report_dir / 'fleet.json')) as handle:
+        report = json.load(handle)
+    assert sorted(report['hosts']) == names
+    for name in names:
+        result = report['hosts'][name]
+        assert result['predicted'] == result['dmem_total'] // 4096 * 64
+    fleet = report['fleet']
+    assert fleet['hosts'] == len(names)
+    assert fleet['dmem_total'] == sum(r['dmem_total'] for r in report['hosts'].values())
+    assert fleet['summary'] in first.stdout
+    html = (report_dir / 'index.html').read_text()
+    assert fleet['summary'] in html
+    for name in names:
+        assert '<td>%s</td>' % name in html
+    assert html.count('class="measured" x="150"') == len(names)
+    # nothing changes on a second run
+    second = ansible.playbook(os.path.join(HERE, 'report.yml'), '-i', inventory)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert 'changed=0' in second.stdout and 'changed=1' not in second.stdout
