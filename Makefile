@@ -36,6 +36,7 @@ stage: venv ## copy the working tree to build/collections/ansible_collections/dm
 	cd $(COLL) && { [ -d .git ] || git init -q; } && git add -A
 
 lint: stage ## ansible-lint, production profile
+	rm -rf $(COLL)/.ansible  # ansible-lint keeps its own copy of the collection there
 	cd $(COLL) && ANSIBLE_COLLECTIONS_PATH=$(STAGE) ansible-lint --profile production --offline
 
 $(ANSIBLE_TEST_PIP): tests/tools/get_pip_from_pypi.py
