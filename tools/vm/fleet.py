@@ -454,6 +454,8 @@ def summary(fleet: Fleet, state: dict) -> dict:
             "action": rec.get("action"),
             "ssh_ready_after_s": rec.get("ssh_ready_after_s"),
         }
+        if rec.get("died"):
+            out["vms"][name]["died"] = rec["died"]
     return out
 
 
@@ -506,6 +508,7 @@ def cmd_up(args: argparse.Namespace) -> dict:
         if rec and qemu_alive(rec["pid"], rec["overlay"]):
             if rec["spec"] == vm and rec["image"] == str(image):
                 rec["action"] = "already running"
+                rec.pop("died", None)
                 log(f"{name}: already running (pid {rec['pid']}, port {rec['port']})")
                 continue
             log(f"{name}: spec or image changed, recreating: {stop_vm(rec, name)}")
@@ -513,12 +516,13 @@ def cmd_up(args: argparse.Namespace) -> dict:
             rec = None
         if rec:
             # recorded but dead: say why, then boot it again on the same disk
-            log(f"{name}: QEMU pid {rec['pid']} is gone; console {rec['console']} ends with:\n"
-                + console_tail(rec["console"]))
+            tail = console_tail(rec["console"])
+            log(f"{name}: QEMU pid {rec['pid']} is gone; console {rec['console']} ends with:\n{tail}")
             used_ports.discard(rec["port"])
             same = rec["spec"] == vm and rec["image"] == str(image)
             new = start_vm(fleet, vm, image, used_ports, fresh=not same)
             new["action"] = "restarted after it died"
+            new["died"] = {"pid": rec["pid"], "console": rec["console"] + ".prev", "console_tail": tail}
         else:
             new = start_vm(fleet, vm, image, used_ports, fresh=True)
             new["action"] = "created"
