@@ -72,7 +72,9 @@ fi
 WORK=$(mktemp -d "$IMAGE_DIR/.build-$KEY.XXXXXX")
 QEMU_PID=
 cleanup() {
-    [[ -n $QEMU_PID ]] && kill "$QEMU_PID" 2>/dev/null || true
+    if [[ -n $QEMU_PID ]]; then
+        kill "$QEMU_PID" 2>/dev/null || true
+    fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -120,7 +122,8 @@ rm -f "$ROOT"/etc/ssh/ssh_host_* "$ROOT/var/lib/dbus/machine-id"
 : >"$ROOT/etc/machine-id"
 rm -f "$ROOT"/var/cache/apt/archives/*.deb "$ROOT"/var/lib/apt/lists/*_Packages
 
-KERNEL=$(ls "$ROOT"/boot/vmlinuz-* | sort -V | tail -n1)
+KERNEL=$(find "$ROOT/boot" -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n1)
+[[ -n $KERNEL ]] || die "no kernel in /boot of the image"
 INITRD=$ROOT/boot/initrd.img-${KERNEL##*/vmlinuz-}
 [[ -f $INITRD ]] || die "no initrd for $KERNEL"
 cp "$KERNEL" "$WORK/vmlinuz"
