@@ -20,7 +20,7 @@ class Runner(object):
         self.tmp_path = tmp_path
         self.count = 0
 
-    def module(self, name, args, check=False):
+    def module(self, name, args, check=False, diff=False):
         """Ad-hoc ``ansible localhost -m dmemfs.fleet.NAME``; returns (rc, result dict, stderr)."""
         self.count += 1
         tree = self.tmp_path / ('tree%d' % self.count)
@@ -29,6 +29,8 @@ class Runner(object):
             cmd += ['-a', json.dumps(args)]
         if check:
             cmd.append('--check')
+        if diff:
+            cmd.append('--diff')
         # The tree callback writes each host's result as JSON.
         env = dict(ansible_env(), ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_CALLBACKS_ENABLED='ansible.builtin.tree',
                    ANSIBLE_CALLBACK_TREE_DIR=str(tree))
