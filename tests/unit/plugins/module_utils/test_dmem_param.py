@@ -127,7 +127,7 @@ def test_parse_cmdline_finds_each_value_and_keeps_going_after_a_bad_one():
 
 def test_random_valid_specs_round_trip():
     rng = random.Random(20261125)
-    for _ in range(2000):
+    for _attempt in range(2000):
         align_given = rng.random() < 0.5
         align = 1 << rng.randint(27, 34) if align_given else 128 * M
         size = align * rng.randint(1, 512)
@@ -142,8 +142,8 @@ def test_random_valid_specs_round_trip():
 def test_random_garbage_never_escapes_as_anything_but_dmem_error():
     rng = random.Random(7)
     alphabet = '0123456789xXkKmMgGtTpPeE!@:-+. \t\u0660\uff10abcB'
-    for _ in range(5000):
-        text = ''.join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+    for _attempt in range(5000):
+        text = ''.join(rng.choice(alphabet) for _pos in range(rng.randint(0, 14)))
         try:
             spec = parse(text)
         except DmemError as exc:
