@@ -71,6 +71,36 @@ def parse_vmstat(text):
     return out
 
 
+def parse_zoneinfo(text):
+    """/proc/zoneinfo -> {node: {'present': pages, 'start': first pfn, 'end': pfn past the last}}.
+
+    "present" counts the pages the kernel found in memory (dmem ranges are
+    gone from it); the zones' spans give the node's physical extent.
+    """
+    nodes, node, zone = {}, None, {}
+
+    def close():
+        if node is not None and zone.get('spanned'):
+            entry = nodes.setdefault(node, {'present': 0, 'start': None, 'end': None})
+            entry['present'] += zone.get('present', 0)
+            if 'start_pfn' in zone:
+                start, end = zone['start_pfn'], zone['start_pfn'] + zone['spanned']
+                entry['start'] = start if entry['start'] is None else min(entry['start'], start)
+                entry['end'] = end if entry['end'] is None else max(entry['end'], end)
+
+    for line in (text or '').splitlines():
+        match = re.match(r'Node (\d+), zone\s+(\S+)', line)
+        if match:
+            close()
+            node, zone = int(match.group(1)), {}
+            continue
+        match = re.match(r'\s+(spanned|present|start_pfn):?\s+(\d+)\s*$', line)
+        if match and match.group(1) not in zone:
+            zone[match.group(1)] = int(match.group(2))
+    close()
+    return nodes
+
+
 def memory_blocks(tree):
     """{block number: (start, end, online)} from /sys/devices/system/memory."""
     size_text = tree.read(_MEMORY_DIR + '/block_size_bytes')
@@ -158,23 +188,33 @@ def _intersect(ranges, limits):
     return _merge(out)
 
 
-def nodes(tree, blocks, ram, dmem):
-    """NUMA nodes: RAM the kernel manages plus what dmem took from each.
+def nodes(tree, zones, blocks, ram, dmem, page):
+    """NUMA nodes: the RAM the kernel has plus what dmem took from each.
 
-    Memory blocks say which sections a node has; the firmware memory map
-    says which bytes of them are RAM. The kernel's own arithmetic (dmem=
-    "!SIZE" included) works on those RAM bytes, so ``total`` is exact.
+    /proc/zoneinfo gives each node's present pages (what the kernel's own
+    per-node arithmetic, dmem= "!SIZE" included, works on) and its span; the
+    firmware memory map, which still lists dmem ranges as RAM, gives the
+    physical RAM ranges inside that span. Without zoneinfo, memory blocks
+    (/sys/devices/system/memory) stand in, at section granularity.
     """
     dmem_by_node = dict((n['id'], n) for n in (dmem or {}).get('nodes', []))
-    ids = [int(m.group(1)) for m in (re.match(r'node(\d+)$', n) for n in tree.listdir(_NODE_DIR)) if m] or [0]
+    ids = [int(m.group(1)) for m in (re.match(r'node(\d+)$', n) for n in tree.listdir(_NODE_DIR)) if m]
+    ids = ids or sorted(zones) or [0]
     out = []
     for node_id in ids:
         base = '%s/node%d' % (_NODE_DIR, node_id)
         numa = tree.exists(base)
-        members = [int(m.group(1)) for m in (re.match(r'memory(\d+)$', n) for n in tree.listdir(base)) if m] if numa else list(blocks)
-        sections = _merge(blocks[i][:2] for i in members if i in blocks and blocks[i][2])
-        ranges = _intersect(sections, ram) if ram else sections
-        managed = sum(end - start for start, end in ranges)
+        zone = zones.get(node_id)
+        if zone and zone['start'] is not None:
+            managed = zone['present'] * page
+            span = [(zone['start'] * page, zone['end'] * page)]
+            ranges = _intersect(span, ram) if ram else span
+        else:
+            members = [int(m.group(1)) for m in (re.match(r'memory(\d+)$', n) for n in tree.listdir(base))
+                       if m] if numa else list(blocks)
+            sections = _merge(blocks[i][:2] for i in members if i in blocks and blocks[i][2])
+            ranges = _intersect(sections, ram) if ram else sections
+            managed = sum(end - start for start, end in ranges)
         meminfo = parse_meminfo(tree.read(base + '/meminfo') if numa else tree.read('proc/meminfo'))
         stats = dmem_by_node.get(node_id, {})
         out.append({
@@ -245,7 +285,7 @@ def gather(root='/'):
     cmdline = (tree.read('proc/cmdline') or '').strip()
     filesystems = tree.read('proc/filesystems') or ''
     ram = firmware_ram(tree)
-    node_list = nodes(tree, blocks, ram, dmem)
+    node_list = nodes(tree, parse_zoneinfo(tree.read('proc/zoneinfo')), blocks, ram, dmem, pg)
     return {
         'kernel_release': (tree.read('proc/sys/kernel/osrelease') or '').strip(),
         'architecture': arch,

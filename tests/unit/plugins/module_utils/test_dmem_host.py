@@ -34,18 +34,21 @@ def test_node_memory_is_what_qemu_was_given(name):
     facts = gather(os.path.join(HOSTS, name))
     expected = [parse_size(size) for size in layout['numa_node_memory']]
     assert [n['id'] for n in facts['nodes']] == list(range(len(expected)))
-    # total is the node's RAM by the firmware map: the QEMU size less what
-    # SeaBIOS keeps (the 640K-1M hole on node 0, 128K at the top of RAM)
+    # total is the node's RAM: the QEMU size less what SeaBIOS keeps (the
+    # 640K-1M hole and page 0 on node 0, 128K at the top of RAM)
     for node, size in zip(facts['nodes'], expected):
         assert size - (1 << 20) <= node['total'] <= size
-        assert node['total'] == node['managed'] == sum(r['end'] - r['start'] for r in node['ranges'])
+        assert node['total'] == node['managed'] + node['dmem']
+        if not node['dmem']:
+            # the firmware's RAM ranges and the kernel's present pages agree to a partial page
+            assert abs(sum(r['end'] - r['start'] for r in node['ranges']) - node['managed']) < facts['page_size']
+    # the kernel's MemTotal is a little less than what it manages: it keeps some for itself
+    for node in facts['nodes']:
+        assert 0.80 * node['managed'] < node['meminfo_total'] <= node['managed']
     # QEMU lays the nodes out in order (skipping the PCI hole below 4G)
     for left, right in zip(facts['nodes'], facts['nodes'][1:]):
         assert left['ranges'][-1]['end'] <= right['ranges'][0]['start']
     assert facts['total'] == sum(n['total'] for n in facts['nodes'])
-    # the kernel's MemTotal is a little less than the node: it keeps some for itself
-    for node, size in zip(facts['nodes'], expected):
-        assert 0.85 * size < node['meminfo_total'] < size
 
 
 @pytest.mark.parametrize('name', CAPTURED)
@@ -54,13 +57,13 @@ def test_captured_kernel_basics(name):
     assert facts['architecture'] == 'x86_64'
     assert facts['page_size'] == 4096
     assert facts['section_size'] == 128 << 20
-    assert facts['memory_block_size'] == 128 << 20
+    assert facts['memory_block_size'] in (128 << 20, None)  # None: kernel without memory hotplug
     assert facts['firmware'] == 'bios'
     assert facts['kernel_release']
     assert 'console=ttyS0' in facts['cmdline']
     # SeaBIOS: RAM below 640 KiB, then from 1 MiB up
     assert facts['firmware_ram'][0]['start'] == 0
-    assert sum(r['end'] - r['start'] for r in facts['firmware_ram']) == facts['total']
+    assert abs(sum(r['end'] - r['start'] for r in facts['firmware_ram']) - facts['total']) < 2 * facts['page_size']
 
 
 def test_cmdline_dmem_values_are_parsed(tmp_path):
