@@ -269,6 +269,57 @@ static void *thr_fn(void *arg)
 	return NULL;
 }
 
+/*
+ * Walk our own page tables through the x86 page table dump
+ * (CONFIG_PTDUMP_DEBUGFS) and check the entries that map [p, p+size):
+ * all at level @level ("pte", "pmd", "pud"), PSE set for huge ones, and no
+ * PWT/PCD/PAT bit, i.e. write-back like the kernel's direct map of dmem.
+ */
+#define PTDUMP "/sys/kernel/debug/page_tables/current_kernel"
+
+static int ptdump_check(void *addr, uint64_t size, const char *level,
+			char *why, size_t len)
+{
+	uint64_t start = (uintptr_t)addr, end = start + size, covered = 0;
+	char line[512];
+	int bad = 0;
+	FILE *f = fopen(PTDUMP, "r");
+
+	if (!f) {
+		snprintf(why, len, "%s: %s", PTDUMP, strerror(errno));
+		return 0;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e;
+		uint64_t lo, hi;
+		char *tail;
+
+		if (sscanf(line, "0x%llx-0x%llx", &s, &e) != 2)
+			continue;
+		if (e <= start || s >= end)
+			continue;
+		lo = s > start ? s : start;
+		hi = e < end ? e : end;
+		line[strcspn(line, "\n")] = 0;
+		tail = line + strlen(line) - 3;
+		if (strstr(line, "USR") && !strcmp(tail, level) &&
+		    (!strcmp(level, "pte") || strstr(line, " PSE ")) &&
+		    !strstr(line, " PWT ") && !strstr(line, " PCD ") &&
+		    !strstr(line, " PAT "))
+			covered += hi - lo;
+		else if (!bad++)
+			snprintf(why, len, "unexpected entry: %s", line);
+	}
+	fclose(f);
+	if (!bad && covered != size)
+		snprintf(why, len, "%llu of %llu bytes mapped",
+			 (unsigned long long)covered, (unsigned long long)size);
+	else if (!bad)
+		snprintf(why, len, "%llu MiB mapped by write-back %s entries",
+			 (unsigned long long)(size >> 20), level);
+	return !bad && covered == size;
+}
+
 static sigjmp_buf sigbus_jmp;
 
 static void on_sigbus(int sig)
@@ -395,6 +446,15 @@ static void fs_one(const char *label, const char *opt, uint64_t psize,
 	       (unsigned long long)(psize >> 10), m1[lvl] - m0[lvl],
 	       lvl == 2 ? "pud" : lvl == 1 ? "pmd" : "pte", m1[0] - m0[0],
 	       f1 - f0, (unsigned long long)(fsize / 4096));
+
+	{
+		char why[600];
+		int ok = ptdump_check(p, fsize, lvl == 2 ? "pud" :
+				      lvl == 1 ? "pmd" : "pte", why, sizeof(why));
+
+		snprintf(name, sizeof(name), "%s-page-table-walk", label);
+		result(ok, name, "%s", why);
+	}
 
 	snprintf(name, sizeof(name), "%s-free-after-touch", label);
 	result(read_ll(SYS "free_bytes") == free0 - (long long)fsize, name,
