@@ -10,7 +10,7 @@ COLL := $(STAGE)/ansible_collections/dmemfs/fleet
 ANSIBLE_TEST_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help deps venv stage lint sanity units pytest build check test demo kernel-test molecule clean
+.PHONY: help deps venv stage lint sanity units pytest build check test demo kernel-test molecule fleet-down clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -59,11 +59,18 @@ check: stage ## fast inner loop: unit tests and lint
 	cd $(COLL) && PYTHONPATH=$(STAGE) pytest -p no:cacheprovider -q tests/unit
 	$(MAKE) lint
 
-test: deps lint sanity units pytest build ## everything CI runs
+molecule: deps stage ## Molecule scenarios on the local QEMU fleet (real VMs booting through GRUB)
+	ANSIBLE_COLLECTIONS_PATH=$(STAGE) molecule test -s default
+
+test: deps lint sanity units pytest build molecule ## everything CI runs
 
 demo: deps stage ## start the local QEMU fleet and run the main playbook on it
 	bash tools/vm/local-fleet.sh up
 	ANSIBLE_COLLECTIONS_PATH=$(STAGE) ansible-playbook -i inventories/local/hosts.yml playbooks/plan.yml
+	@echo "the fleet keeps running: 'make fleet-down' stops it"
+
+fleet-down: ## stop the local QEMU fleet of 'make demo'
+	bash tools/vm/local-fleet.sh down
 
 clean:
 	rm -rf build tests/output

@@ -8,6 +8,8 @@ packages=(
 	# kernel build (kernel/build.sh) and its QEMU tests
 	linux-source-6.12 build-essential bc bison flex libelf-dev libssl-dev dwarves
 	ccache cpio kmod debhelper busybox-static xz-utils
+	# linting shell scripts (ansible-test sanity)
+	shellcheck
 	# local QEMU fleet (tools/vm, molecule)
 	qemu-system-x86 qemu-utils debootstrap fdisk grub-pc-bin e2fsprogs
 )

@@ -16,7 +16,7 @@ count=0
 for kind in module filter; do
 	dir=modules
 	[ "$kind" = filter ] && dir=filter
-	for f in "$src"/plugins/$dir/*.py "$src"/plugins/$dir/*.yml; do
+	for f in "$src/plugins/$dir"/*.py "$src/plugins/$dir"/*.yml; do
 		[ -e "$f" ] || continue
 		name=$(basename "${f%.*}")
 		[ "$kind" = filter ] && [ "${f##*.}" = py ] && continue

@@ -12,17 +12,18 @@ from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_size import Dmem
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_bootloader import (
     cfg_has_exactly, check_param, dropin_content, foreign_dmem, grub_cfg_linux_args, grubby_entries)
 
-GRUB_CFG = '''
-menuentry 'Debian GNU/Linux' --class debian {
-	linux	/boot/vmlinuz-6.12.117 root=UUID=ab ro console=ttyS0 dmem=!1G
-	initrd	/boot/initrd.img-6.12.117
-}
-submenu 'Advanced options' {
-	menuentry 'Debian, recovery' {
-		linux	/boot/vmlinuz-6.12.117 root=UUID=ab ro single console=ttyS0 dmem=!1G
-	}
-}
-'''
+GRUB_CFG = (
+    '\n'
+    "menuentry 'Debian GNU/Linux' --class debian {\n"
+    '\tlinux\t/boot/vmlinuz-6.12.117 root=UUID=ab ro console=ttyS0 dmem=!1G\n'
+    '\tinitrd\t/boot/initrd.img-6.12.117\n'
+    '}\n'
+    "submenu 'Advanced options' {\n"
+    "\tmenuentry 'Debian, recovery' {\n"
+    '\t\tlinux\t/boot/vmlinuz-6.12.117 root=UUID=ab ro single console=ttyS0 dmem=!1G\n'
+    '\t}\n'
+    '}\n'
+)
 
 
 def test_check_param():
