@@ -59,10 +59,13 @@ check: stage ## fast inner loop: unit tests and lint
 	cd $(COLL) && PYTHONPATH=$(STAGE) pytest -p no:cacheprovider -q tests/unit
 	$(MAKE) lint
 
+kernel-test: deps ## build the dmemfs kernel (cached) and run its tests in QEMU
+	bash kernel/tests/run
+
 molecule: deps stage ## Molecule scenarios on the local QEMU fleet (real VMs booting through GRUB)
 	ANSIBLE_COLLECTIONS_PATH=$(STAGE) molecule test -s default
 
-test: deps lint sanity units pytest build molecule ## everything CI runs
+test: deps lint sanity units pytest build kernel-test molecule ## everything CI runs
 
 demo: deps stage ## start the local QEMU fleet and run the main playbook on it
 	bash tools/vm/local-fleet.sh up
