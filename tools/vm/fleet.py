@@ -423,7 +423,10 @@ def inventory_yaml(fleet: Fleet, state: dict, group: str) -> str:
         f"        ansible_user: {LOGIN_USER}",
         f"        ansible_ssh_private_key_file: {q(str(fleet.key))}",
         "        ansible_ssh_common_args: "
-        + q("-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"),
+        # QEMU's user network keeps the host side of a connection open when
+        # the guest reboots: keepalives let ssh notice within 30 s.
+        + q("-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+            " -o ServerAliveInterval=5 -o ServerAliveCountMax=6"),
         "        ansible_python_interpreter: /usr/bin/python3",
         "      hosts:",
     ]
