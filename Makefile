@@ -27,16 +27,14 @@ $(STAMP): requirements-dev.txt
 venv: $(STAMP) ## create .venv with the pinned tools
 
 stage: venv ## copy the working tree to build/collections/ansible_collections/dmemfs/fleet
+	# a fresh copy each time: nothing stale (deleted files, tool caches) survives
+	rm -rf $(COLL)
 	mkdir -p $(COLL)
-	git ls-files -z --cached --others --exclude-standard | rsync -a --delete --from0 --files-from=- ./ $(COLL)/
-	# --delete above only prunes within the list; drop files git no longer has
-	cd $(COLL) && comm -23 <(find . -type f -not -path './tests/output/*' -not -path './.git/*' -not -path './.ansible/*' | sed 's|^\./||' | sort) \
-		<(git -C $(CURDIR) ls-files --cached --others --exclude-standard | sort) | xargs -r rm -f
+	git ls-files -z --cached --others --exclude-standard | rsync -a --from0 --files-from=- ./ $(COLL)/
 	# ansible-test lists files with git: give the copy its own repository
-	cd $(COLL) && { [ -d .git ] || git init -q; } && git add -A
+	cd $(COLL) && git init -q && git add -A
 
 lint: stage ## ansible-lint, production profile
-	rm -rf $(COLL)/.ansible  # ansible-lint keeps its own copy of the collection there
 	cd $(COLL) && ANSIBLE_COLLECTIONS_PATH=$(STAGE) ansible-lint --profile production --offline
 
 $(ANSIBLE_TEST_PIP): tests/tools/get_pip_from_pypi.py

@@ -26,7 +26,8 @@ def _wrap(func):
 
 
 def dmem_parse(value, section_size=DEFAULT_SECTION_SIZE):
-    return parse(value, 'dmem', parse_size(section_size, 'section_size')).as_dict(parse_size(section_size, 'section_size'))
+    section_size = parse_size(section_size, 'section_size')
+    return parse(value, 'dmem', section_size).as_dict(section_size)
 
 
 def dmem_format(spec, section_size=DEFAULT_SECTION_SIZE):

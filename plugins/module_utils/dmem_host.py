@@ -267,11 +267,9 @@ def gather(root='/'):
     dmem = dmem_stats(tree)
     vmstat = parse_vmstat(tree.read('proc/vmstat'))
     arch = (tree.read('proc/sys/kernel/arch') or '').strip() or (platform.machine() if root == '/' else 'x86_64')
-    section_size = None
+    # The kernel publishes no section size: the architecture's, else the memory block size.
     section_source = 'unknown'
-    if dmem and isinstance(dmem.get('section_size'), int):
-        section_size, section_source = dmem['section_size'], 'kernel'
-    elif arch in _ARCH_SECTION_SIZE:
+    if arch in _ARCH_SECTION_SIZE:
         section_size, section_source = _ARCH_SECTION_SIZE[arch], 'arch'
     elif block_size:
         section_size, section_source = block_size, 'memory_block'

@@ -200,6 +200,7 @@ def plan(nodes, value=None, policy=None, size=None, addr=None, align=None, pages
                           'savings': memmap_bytes(dmem, page_size, struct_page_size)})
 
     dmem_total = sum(n['dmem'] for n in out_nodes)
+    savings = memmap_bytes(dmem_total, page_size, struct_page_size)
     values = [render(s) for s in specs]
     return {
         'value': values[0] if len(values) == 1 else values,
@@ -209,8 +210,8 @@ def plan(nodes, value=None, policy=None, size=None, addr=None, align=None, pages
         'pagesize': pagesize,
         'nodes': out_nodes,
         'dmem_total': dmem_total,
-        'savings': memmap_bytes(dmem_total, page_size, struct_page_size),
+        'savings': savings,
         'summary': 'dmem %s over %d node(s), struct pages saved %s' % (
-            human_size(dmem_total), len(out_nodes), human_size(memmap_bytes(dmem_total, page_size, struct_page_size))),
+            human_size(dmem_total), len(out_nodes), human_size(savings)),
         'warnings': warnings,
     }

@@ -81,7 +81,7 @@ ansible_facts:
           elements: dict
         page_size: {description: base page size in bytes, type: int, sample: 4096}
         section_size: {description: memory section size in bytes, type: int, sample: 134217728}
-        section_size_source: {description: "where section_size came from: kernel, arch or memory_block", type: str}
+        section_size_source: {description: "where section_size came from: arch, memory_block or unknown (the default 128M)", type: str}
         memory_block_size: {description: memory block size in bytes, type: int}
         struct_page_size: {description: "bytes of one struct page where the kernel tells it, else null", type: int}
         struct_page_size_source: {description: kernel or unknown, type: str}
