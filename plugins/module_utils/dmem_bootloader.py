@@ -66,7 +66,7 @@ def cfg_has_exactly(text, words):
 
 
 def grubby_entries(info):
-    """`grubby --info=...` output -> list of {kernel, args (list)}."""
+    """`grubby --info=...` output -> list of {index, kernel, args (list), id (BLS entries)}."""
     entries, current = [], None
     for line in info.splitlines():
         key, sep, value = line.partition('=')
@@ -76,10 +76,108 @@ def grubby_entries(info):
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = value[1:-1]
         if key == 'index':
-            current = {'index': value, 'kernel': None, 'args': []}
+            current = {'index': value, 'kernel': None, 'args': [], 'id': None}
             entries.append(current)
         elif current is not None and key == 'kernel':
             current['kernel'] = value
         elif current is not None and key == 'args':
             current['args'] = shlex.split(value)
+        elif current is not None and key == 'id':
+            current['id'] = value
     return entries
+
+
+# Which kernel boots: GRUB_DEFAULT=saved, entries named by id, and one-shot
+# arguments for a trial boot (dmem_bootentry).
+
+BOOT_DROPIN_HEADER = '# Managed by dmemfs.fleet (dmem_bootentry): boot the saved entry; one-shot trial arguments.\n'
+TRIAL_VAR = 'dmemfs_trial_args'
+TRIAL_ONCE_VAR = 'dmemfs_trial_once'
+
+# /etc/grub.d script: runs after 00_header has loaded grubenv. It turns the
+# one-shot variable into the arguments of this boot only and clears it on
+# disk first, so a trial that panics comes back without them.
+TRIAL_SCRIPT = '''#!/bin/sh
+# Managed by dmemfs.fleet (dmem_bootentry): one-shot kernel arguments for a trial boot.
+cat <<'GRUB'
+if [ -n "${%(once)s}" ]; then
+  set %(args)s="${%(once)s}"
+  export %(args)s
+  set %(once)s=
+  save_env %(once)s
+fi
+GRUB
+''' % dict(once=TRIAL_ONCE_VAR, args=TRIAL_VAR)
+
+
+def boot_dropin_content():
+    """GRUB_DEFAULT=saved, and a reference GRUB expands at boot to the one-shot arguments."""
+    return (BOOT_DROPIN_HEADER + 'GRUB_DEFAULT=saved\n'
+            + 'GRUB_CMDLINE_LINUX="${GRUB_CMDLINE_LINUX} \\${%s}"\n' % TRIAL_VAR)
+
+
+def _quoted_words(line):
+    try:
+        return shlex.split(line)
+    except ValueError:
+        return line.split()
+
+
+def grub_menu_entries(text):
+    """The boot entries of a grub.cfg, each with the id path grub-reboot takes.
+
+    Returns dicts: id ("submenu-id>entry-id" inside a submenu), title,
+    kernel (path of the linux line), release (from vmlinuz-RELEASE) and
+    recovery (single-user entries, never a target).
+    """
+    entries, stack = [], []
+    current = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith(('menuentry ', 'submenu ')) and line.endswith('{'):
+            words = _quoted_words(line[:-1])
+            ident = None
+            for i, word in enumerate(words[:-1]):
+                if word in ('--id', '$menuentry_id_option'):
+                    ident = words[i + 1]
+            title = words[1] if len(words) > 1 else ''
+            stack.append(('submenu' if words[0] == 'submenu' else 'menuentry', ident or title))
+            if words[0] == 'menuentry':
+                path = '>'.join(name for kind, name in stack)
+                current = dict(id=path, title=title, kernel=None, release=None, recovery='recovery mode' in title)
+                entries.append(current)
+        elif line.endswith('{'):
+            stack.append(('block', None))
+        elif line == '}' and stack:
+            kind = stack.pop()[0]
+            if kind == 'menuentry':
+                current = None
+        elif current is not None and line.split()[:1] in (['linux'], ['linux16'], ['linuxefi']):
+            words = line.split()
+            if len(words) >= 2:
+                current['kernel'] = words[1]
+                base = words[1].rsplit('/', 1)[-1]
+                current['release'] = base[len('vmlinuz-'):] if base.startswith('vmlinuz-') else None
+                current['recovery'] = current['recovery'] or 'single' in words[2:]
+    return entries
+
+
+def pick_entry(entries, release):
+    """The normal (non-recovery) entry of a kernel release, preferring one in a submenu: its id names the version."""
+    found = [e for e in entries if e['release'] == release and not e['recovery']]
+    if not found:
+        return None
+    nested = [e for e in found if '>' in e['id']]
+    return (nested or found)[0]
+
+
+def grubenv_parse(text):
+    """A grubenv block: name=value lines after the header, padding '#' ignored."""
+    env = {}
+    for line in (text or '').splitlines():
+        if not line or line.startswith('#'):
+            continue
+        name, sep, value = line.partition('=')
+        if sep:
+            env[name] = value
+    return env

@@ -112,31 +112,13 @@ entries:
 '''
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_size import DmemError
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_bootloader import (
     cfg_has_exactly, check_param, dropin_content, foreign_dmem, grubby_entries)
-
-
-def read(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
-
-
-def pick_bootloader(module):
-    wanted = module.params['bootloader']
-    if wanted != 'auto':
-        return wanted
-    if module.get_bin_path('update-grub'):
-        return 'update-grub'
-    if module.get_bin_path('grubby'):
-        return 'grubby'
-    module.fail_json(msg='bootloader: found neither update-grub nor grubby on this host; allowed: update-grub, grubby')
+from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_grub_files import (
+    commit_grub_cfg, generate_grub_cfg, pick_bootloader, read, restore, write_atomic)
 
 
 def update_grub(module, words):
@@ -164,46 +146,25 @@ def update_grub(module, words):
     if not regenerate or module.check_mode:
         module.exit_json(**result)
 
-    mkconfig = module.get_bin_path('grub-mkconfig', required=True)
-    script_check = module.get_bin_path('grub-script-check', required=True)
     if after is None:
         if before is not None:
             os.unlink(dropin)
     else:
         write_atomic(module, dropin, after)
-    new_cfg = cfg_path + '.dmemfs-new'
+
+    def accept(text):
+        if not cfg_has_exactly(text, words):
+            return 'the new grub.cfg does not carry exactly %s on every linux line' % (' '.join(words) or 'no dmem=')
+        return None
+
     try:
-        rc, out, err = module.run_command([mkconfig, '-o', new_cfg])
-        if rc != 0:
-            raise RuntimeError('grub-mkconfig failed: %s' % (err or out))
-        rc, out, err = module.run_command([script_check, new_cfg])
-        if rc != 0:
-            raise RuntimeError('grub-script-check refused the new grub.cfg: %s' % (err or out))
-        if not cfg_has_exactly(read(new_cfg) or '', words):
-            raise RuntimeError('the new grub.cfg does not carry exactly %s on every linux line' % (' '.join(words) or 'no dmem='))
+        new_cfg = generate_grub_cfg(module, cfg_path, accept)
     except RuntimeError as exc:
         # Leave the host as it was: old drop-in, old grub.cfg.
-        if before is None:
-            if os.path.exists(dropin):
-                os.unlink(dropin)
-        else:
-            write_atomic(module, dropin, before)
-        if os.path.exists(new_cfg):
-            os.unlink(new_cfg)
+        restore(module, dropin, before)
         module.fail_json(msg=str(exc), **result)
-    module.atomic_move(new_cfg, cfg_path)
+    commit_grub_cfg(module, new_cfg, cfg_path)
     module.exit_json(**result)
-
-
-def write_atomic(module, path, content):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    handle, tmp = tempfile.mkstemp(dir=directory, prefix='.dmemfs-')
-    with os.fdopen(handle, 'w') as out:
-        out.write(content)
-    os.chmod(tmp, 0o644)
-    module.atomic_move(tmp, path)
 
 
 def grubby(module, words):

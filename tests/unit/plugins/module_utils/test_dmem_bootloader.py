@@ -65,5 +65,5 @@ def test_grubby_info():
     info = ('index=0\nkernel="/boot/vmlinuz-6.12"\nargs="ro quiet dmem=!8G:1G"\nroot="UUID=1"\n'
             'index=1\nkernel="/boot/vmlinuz-5.14"\nargs="ro quiet"\n')
     assert grubby_entries(info) == [
-        {'index': '0', 'kernel': '/boot/vmlinuz-6.12', 'args': ['ro', 'quiet', 'dmem=!8G:1G']},
-        {'index': '1', 'kernel': '/boot/vmlinuz-5.14', 'args': ['ro', 'quiet']}]
+        {'index': '0', 'kernel': '/boot/vmlinuz-6.12', 'args': ['ro', 'quiet', 'dmem=!8G:1G'], 'id': None},
+        {'index': '1', 'kernel': '/boot/vmlinuz-5.14', 'args': ['ro', 'quiet'], 'id': None}]
