@@ -60,14 +60,20 @@ check: stage ## fast inner loop: unit tests and lint
 kernel-test: deps ## build the dmemfs kernel (cached) and run its tests in QEMU
 	bash kernel/tests/run
 
-molecule: deps stage ## Molecule scenarios on the local QEMU fleet (real VMs booting through GRUB)
+molecule: deps stage ## Molecule scenarios on the local QEMU fleet: the harness, then the whole pipeline
 	ANSIBLE_COLLECTIONS_PATH=$(STAGE) molecule test -s default
+	ANSIBLE_COLLECTIONS_PATH=$(STAGE) molecule test -s pipeline
 
 test: deps lint sanity units pytest build kernel-test molecule ## everything CI runs
 
-demo: deps stage ## start the local QEMU fleet and run the main playbook on it
+REPORT := $(CURDIR)/build/report
+
+demo: deps stage ## start the local QEMU fleet, run site.yml on it, print the report's summary and path
 	bash tools/vm/local-fleet.sh up
-	ANSIBLE_COLLECTIONS_PATH=$(STAGE) ansible-playbook -i inventories/local/hosts.yml playbooks/plan.yml
+	cd $(COLL) && ANSIBLE_COLLECTIONS_PATH=$(STAGE) ansible-playbook -i $(CURDIR)/inventories/local/hosts.yml \
+		playbooks/site.yml -e dmem_serial=2 -e dmem_report_dir=$(REPORT)
+	@$(BIN)/python -c 'import json; print(json.load(open("$(REPORT)/fleet.json"))["fleet"]["summary"])'
+	@echo "report: $(REPORT)/index.html ($(REPORT)/fleet.json)"
 	@echo "the fleet keeps running: 'make fleet-down' stops it"
 
 fleet-down: ## stop the local QEMU fleet of 'make demo'

@@ -53,10 +53,12 @@ def dmem_human(value):
     return human_size(parse_size(value, 'size'))
 
 
-def dmem_fleet(reports):
+def dmem_fleet(reports, failed=None):
     if not isinstance(reports, dict):
         raise DmemError('reports', 'must be a dict of host name to dmem_savings result', reports)
-    return fleet(reports)
+    if failed is not None and not isinstance(failed, dict):
+        raise DmemError('failed', 'must be a dict of host name to why it failed', failed)
+    return fleet(reports, failed)
 
 
 class FilterModule(object):

@@ -85,8 +85,9 @@ def summary(result, host=None):
     return text
 
 
-def fleet(reports):
-    """Fleet totals over {host: report()}."""
+def fleet(reports, failed=None):
+    """Fleet totals over {host: report()}; failed is {host: why} for hosts that got no report."""
+    failed = failed or {}
     hosts = sorted(reports)
     total = {
         'hosts': len(hosts),
@@ -97,4 +98,7 @@ def fleet(reports):
     }
     total['summary'] = '%d host(s): %s reserved for dmemfs, struct pages saved: predicted %s, measured %s' % (
         total['hosts'], human_size(total['dmem_total']), human_size(total['predicted']), human_size(total['measured']))
+    total['failed'] = [{'host': h, 'reason': failed[h]} for h in sorted(failed)]
+    if failed:
+        total['summary'] += '; %d host(s) failed: %s' % (len(failed), ', '.join(sorted(failed)))
     return total

@@ -60,3 +60,12 @@ def test_fleet_totals():
     assert total['measured'] == 32 * M
     assert total['measured_hosts'] == 1
     assert total['summary'].startswith('2 host(s): 4.0 GiB reserved')
+    assert total['failed'] == []
+
+
+def test_fleet_lists_failed_hosts_in_the_summary():
+    one = report({0: 2 * G}, firmware_ram=[(0, 4 * G)], memmap_boot_pages=16 * 512, section_size=SECTION)
+    total = fleet({'a': one}, failed={'c': 'trial boot failed', 'b': 'unreachable'})
+    assert total['hosts'] == 1
+    assert total['failed'] == [{'host': 'b', 'reason': 'unreachable'}, {'host': 'c', 'reason': 'trial boot failed'}]
+    assert total['summary'].endswith('; 2 host(s) failed: b, c')
