@@ -64,7 +64,7 @@ molecule: deps stage ## Molecule scenarios on the local QEMU fleet: the harness,
 	ANSIBLE_COLLECTIONS_PATH=$(STAGE) molecule test -s default
 	ANSIBLE_COLLECTIONS_PATH=$(STAGE) molecule test -s pipeline
 
-test: deps lint sanity units pytest build kernel-test molecule ## everything CI runs
+test: deps lint sanity units build kernel-test pytest molecule ## everything CI runs
 
 REPORT := $(CURDIR)/build/report
 

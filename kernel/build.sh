@@ -321,6 +321,9 @@ for f in "${fragments[@]}"; do
 done
 [ "$missing" = 0 ] || die "config fragments not fully applied (see $work/config.log)"
 
+# Each build is its own kernel release (6.12.117-dmemfs-<hash>): installing a
+# new build never overwrites the running one, and it goes through a trial boot.
+export LOCALVERSION=-${hash:0:8}
 target=bindeb-pkg
 [ "$package" = deb ] || target=binrpm-pkg
 log "building $target with -j$jobs (log: $work/build.log)"

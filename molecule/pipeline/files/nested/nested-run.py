@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Boot the nested-guest payload with its RAM in a file on dmemfs and check it.
 
 Runs inside a test VM as root, Python 3 standard library only:
