@@ -15,7 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_size import (
-    DmemError, align_down, format_size, human_size, is_power_of_two, parse_size)
+    DmemError, align_down, align_up, format_size, human_size, is_power_of_two, parse_size)
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_param import (
     DEFAULT_SECTION_SIZE, DmemSpec, parse, render, validate)
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_savings import (
@@ -64,6 +64,31 @@ def _normalize_ranges(ranges, field):
             raise DmemError(where, 'end must be above start', item)
         out.append((start, end))
     return sorted(out)
+
+
+def parse_percent(value, field='size'):
+    """'P%' -> P as a float, 0 < P <= 100; None when value is not a percentage."""
+    if not isinstance(value, str) or not value.strip().endswith('%'):
+        return None
+    text = value.strip()[:-1].strip()
+    if not text or not all(c.isdigit() or c == '.' for c in text) or text.count('.') > 1 or not text.isascii():
+        raise DmemError(field, 'a percentage is a number followed by %, such as 90%', value)
+    percent = float(text)
+    if not 0 < percent <= 100:
+        raise DmemError(field, 'a percentage must be above 0 and at most 100', value)
+    return percent
+
+
+def size_from_percent(policy, percent, nodes, align):
+    """The one SIZE dmem= can say for a percentage of each node.
+
+    per_node: percent of the smallest node, rounded down to align (no node
+    gives more). keep: percent of the largest node, rounded up to align, left
+    to the kernel (every node keeps at least that share).
+    """
+    if policy == 'per_node':
+        return align_down(int(min(n['total'] for n in nodes) * percent / 100), align)
+    return align_up(int(max(n['total'] for n in nodes) * percent / 100), align)
 
 
 def spec_from_policy(policy, size=None, addr=None, align=None):
@@ -181,6 +206,15 @@ def plan(nodes, value=None, policy=None, size=None, addr=None, align=None, pages
             spec = apply_pagesize(parse(item, field, section_size), pagesize_b, section_size, field)
             specs.append(validate(spec, field, section_size))
     else:
+        percent = parse_percent(size)
+        if percent is not None:
+            if policy not in ('keep', 'per_node'):
+                raise DmemError('size', 'a percentage goes with policy keep or per_node, not %s' % policy, size)
+            unit = max(pagesize_b, section_size, parse_size(align, 'align') if align is not None else 0)
+            size = size_from_percent(policy, percent, nodes, unit)
+            if size == 0:
+                raise DmemError('size', '%g%% of the smallest node is less than one %s unit' % (
+                    percent, format_size(unit)), '%g%%' % percent)
         spec = apply_pagesize(spec_from_policy(policy, size, addr, align), pagesize_b, section_size, 'align')
         # An ALIGN derived from pagesize is blamed on pagesize, not on align.
         parts = {'size': 'size', 'addr': 'addr', 'align': 'align' if align is not None else 'pagesize'}

@@ -45,7 +45,11 @@ options:
     type: str
     choices: [per_node, keep, range]
   size:
-    description: Size for O(policy), as bytes or a size string (C(8G), C(0x40000000)).
+    description:
+      - Size for O(policy), as bytes or a size string (C(8G), C(0x40000000)).
+      - Or a percentage (C(90%), above 0 and at most 100) with O(policy=per_node) (that share of the smallest
+        node, rounded down to the alignment) or O(policy=keep) (that share of the largest node left to the
+        kernel, rounded up, so every node keeps at least it). It becomes one C(dmem=) size.
     type: raw
   addr:
     description: Physical start address for O(policy=range). Must not be 0.

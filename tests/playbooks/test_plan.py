@@ -45,6 +45,7 @@ def test_keep_policy_over_captured_hosts(ansible, tmp_path):
     ({'dmem_plan_policy': 'per_node', 'dmem_plan_size': '4G'}, 'dmem_plan_size: '),
     ({'dmem_plan_size': '1G', 'dmem_plan_min_host': '2G'}, 'dmem_plan_min_host: '),
     ({'dmem_plan_policy': 'range', 'dmem_plan_addr': '0'}, 'dmem_plan_addr: '),
+    ({'dmem_plan_size': '150%'}, "dmem_plan_size: size='150%': a percentage must be above 0 and at most 100"),
     ({'dmem_plan_value': '0x40200000:1G'}, "dmem_plan_value: value='0x40200000:1G': SIZE 1026M is not a multiple of ALIGN 1G"),
 ])
 def test_bad_inventory_values_name_the_variable(ansible, tmp_path, knobs, needle):

@@ -147,3 +147,38 @@ def test_struct_page_and_page_size_feed_the_savings():
     result = plan([{'id': 0, 'total': '8G'}], policy='per_node', size='4G', struct_page_size=56, page_size=16384)
     assert result['savings'] == 4 * G // 16384 * 56
     assert result['nodes'][0]['savings'] == result['savings']
+
+
+def test_percent_per_node_is_a_share_of_the_smallest_node():
+    result = plan(TWO_NODES, policy='per_node', size='50%', pagesize='1G')
+    assert result['param'] == 'dmem=16G:1G'
+    assert [n['dmem'] for n in result['nodes']] == [16 * G, 16 * G]
+
+
+def test_percent_keep_leaves_at_least_that_share_of_every_node():
+    result = plan(TWO_NODES, policy='keep', size='10%', pagesize='2M')
+    # 10 % of 64G is 6553.6M, rounded up to the 128M section: 6656M on every node
+    assert result['param'] == 'dmem=!6656M'
+    assert [n['host'] for n in result['nodes']] == [6656 * M, 6656 * M]
+    assert all(n['host'] >= n['total'] // 10 for n in result['nodes'])
+
+
+@pytest.mark.parametrize('size, rule', [
+    ('150%', 'a percentage must be above 0 and at most 100'),
+    ('100.5%', 'a percentage must be above 0 and at most 100'),
+    ('0%', 'a percentage must be above 0 and at most 100'),
+    ('%', 'a percentage is a number followed by %'),
+    ('-5%', 'a percentage is a number followed by %'),
+    ('\uff19\uff10%', 'a percentage is a number followed by %'),
+    ('0.0001%', 'less than one'),
+])
+def test_bad_percentages_name_size(size, rule):
+    with pytest.raises(DmemError) as err:
+        plan(TWO_NODES, policy='per_node', size=size)
+    assert err.value.field == 'size' and rule in str(err.value)
+
+
+def test_percent_is_refused_with_range():
+    with pytest.raises(DmemError) as err:
+        plan(TWO_NODES, policy='range', size='10%', addr='4G')
+    assert err.value.field == 'size' and 'keep or per_node' in str(err.value)
