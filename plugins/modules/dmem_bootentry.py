@@ -15,11 +15,14 @@ version_added: 0.1.0
 description:
   - Boot entries are always named by id (C(submenu-id>entry-id) inside a submenu), never by index,
     so installing another kernel cannot shift what boots.
-  - O(state=pinned) makes the default explicit and keeps it on O(kernel) (by default the running
-    kernel), so that installing a newer kernel does not make it the default. Debian family - a
-    drop-in sets C(GRUB_DEFAULT=saved) and adds the one-shot trial hook, C(grub.cfg) is generated
-    into a new file, checked with C(grub-script-check), C(saved_entry) is written, and only then
-    the new C(grub.cfg) is moved into place. RHEL family - C(grubby --set-default).
+  - O(state=pinned) makes the default explicit, so that installing a newer kernel does not make it
+    the default. Debian family - a drop-in sets C(GRUB_DEFAULT=saved) and adds the one-shot trial
+    hook, C(grub.cfg) is generated into a new file and checked with C(grub-script-check); when GRUB
+    has no valid C(saved_entry) it becomes O(kernel) (by default the running kernel), a valid one is
+    kept (a host running an unverified trial kernel keeps its old default); only then the new
+    C(grub.cfg) is moved into place. RHEL family - C(grubby --set-default) to O(kernel).
+  - Every state sets up the same drop-in and hook first, and never leaves C(GRUB_DEFAULT=saved)
+    without a valid C(saved_entry).
   - O(state=trial) boots O(kernel) on the next boot only (C(grub-reboot) / C(grub2-reboot)), with
     O(trial_args) added to that boot only. If that boot fails (with C(panic=N) the kernel reboots
     by itself) the next boot is the default again.
@@ -191,9 +194,15 @@ def update_grub(module, release):
 
     target = entry_of(module, entries, release, result)
     result['entry'] = target['id']
-    if state in ('pinned', 'default'):
+    saved_valid = env_before.get('saved_entry') in set(e['id'] for e in entries)
+    if state == 'default':
         if env_before.get('saved_entry') != target['id']:
             changes['saved_entry'] = target['id']
+    elif not saved_valid:
+        # GRUB_DEFAULT=saved with no valid saved_entry boots the first entry,
+        # the newest kernel: name the running one (pinned: O(kernel)) first.
+        keep = target if state == 'pinned' else entry_of(module, entries, os.uname()[2], result)
+        changes['saved_entry'] = keep['id']
     if state == 'trial':
         if env_before.get('next_entry') != target['id']:
             changes['next_entry'] = target['id']

@@ -157,3 +157,25 @@ def test_grubby_mocked_rhel_host_trial_then_default(ansible, tmp_path, monkeypat
     assert 'panic=10' not in state.read_text()
     rc, result, out = ansible.module('dmem_bootentry', dict(base, state='default', kernel=NEW, trial_args=['panic=10']))
     assert rc == 0 and result['changed'] is False
+
+
+def test_pinned_keeps_a_valid_default_so_an_unverified_trial_kernel_never_becomes_it(ansible, host):
+    """A run interrupted after the trial boot: the host runs NEW, its default is still OLD."""
+    args, boot, monkeypatch = host
+    monkeypatch.setenv('MOCK_KERNELS', '%s %s' % (OLD, NEW))
+    assert ansible.module('dmem_bootentry', dict(args, kernel=OLD))[0] == 0
+    rc, result, out = ansible.module('dmem_bootentry', dict(args, kernel=NEW))
+    assert rc == 0 and result['changed'] is False, out
+    assert grubenv(args['grubenv'])['saved_entry'] == OLD_ID
+
+
+def test_trial_on_a_host_without_saved_default_names_the_running_kernel(ansible, host):
+    """GRUB_DEFAULT=saved without a saved_entry would boot the newest kernel for good."""
+    args, boot, monkeypatch = host
+    running = os.uname()[2]
+    monkeypatch.setenv('MOCK_KERNELS', '%s %s' % (running, NEW))
+    rc, result, out = ansible.module('dmem_bootentry', dict(args, state='trial', kernel=NEW))
+    assert rc == 0, out
+    env = grubenv(args['grubenv'])
+    assert env['next_entry'] == NEW_ID
+    assert env['saved_entry'] == 'gnulinux-advanced-1234>gnulinux-%s-advanced-1234' % running
