@@ -62,7 +62,10 @@ kernel-test: deps ## build the dmemfs kernel (cached) and run its tests in QEMU
 
 molecule: deps stage ## Molecule scenarios on the local QEMU fleet: the harness, then the whole pipeline
 	ANSIBLE_COLLECTIONS_PATH=$(STAGE) molecule test -s default
+	rm -f build/molecule-pipeline-ansible.log
 	ANSIBLE_COLLECTIONS_PATH=$(STAGE) molecule test -s pipeline
+	# wall time of each play (stage) of every ansible-playbook run of the scenario
+	$(BIN)/python tools/stage-times.py build/molecule-pipeline-ansible.log
 
 test: deps lint sanity units build kernel-test pytest molecule ## everything CI runs
 
@@ -70,8 +73,10 @@ REPORT := $(CURDIR)/build/report
 
 demo: deps stage ## start the local QEMU fleet, run site.yml on it, print the report's summary and path
 	bash tools/vm/local-fleet.sh up
-	cd $(COLL) && ANSIBLE_COLLECTIONS_PATH=$(STAGE) ansible-playbook -i $(CURDIR)/inventories/local/hosts.yml \
-		playbooks/site.yml -e dmem_serial=2 -e dmem_report_dir=$(REPORT)
+	rm -f build/demo-site.log
+	cd $(COLL) && ANSIBLE_LOG_PATH=$(CURDIR)/build/demo-site.log ANSIBLE_COLLECTIONS_PATH=$(STAGE) \
+		ansible-playbook -i $(CURDIR)/inventories/local/hosts.yml playbooks/site.yml -e dmem_serial=2 -e dmem_report_dir=$(REPORT)
+	@$(BIN)/python tools/stage-times.py build/demo-site.log
 	@$(BIN)/python -c 'import json; print(json.load(open("$(REPORT)/fleet.json"))["fleet"]["summary"])'
 	@echo "report: $(REPORT)/index.html ($(REPORT)/fleet.json)"
 	@echo "the fleet keeps running: 'make fleet-down' stops it"

@@ -290,7 +290,10 @@ def qemu_command(vm: dict, overlay: Path, seed: Path, console: Path, pidfile: Pa
         "qemu-system-x86_64",
         "-nodefaults",
         "-name", f"{vm['name']},process=fleet-{vm['name']}",
-        "-accel", "tcg",
+        # One host thread per VM: with multi-threaded TCG a vCPU can run a
+        # stale translation of kernel text another vCPU just patched (seen as
+        # "Oops: int3" in sched_clock_cpu while static keys flip at boot).
+        "-accel", "tcg,thread=single",
         "-machine", "q35",
         "-cpu", "max",
         "-smp", str(vm["cpus"]),
