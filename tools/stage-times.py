@@ -40,7 +40,7 @@ def main():
     for number, plays in enumerate(found, 1):
         total = (plays[-1][1] - plays[0][1]).total_seconds()
         print('run %d: %.0f s' % (number, total))
-        for (name, start), (_, end) in zip(plays, plays[1:]):
+        for (name, start), (next_name, end) in zip(plays, plays[1:]):
             print('  %7.1f s  %s' % ((end - start).total_seconds(), name))
     return 0
 
