@@ -54,3 +54,21 @@ def test_bad_inventory_values_name_the_variable(ansible, tmp_path, knobs, needle
     assert proc.returncode != 0
     assert needle in proc.stdout + proc.stderr
     assert 'Traceback' not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize('knobs, needle', [
+    ({'dmem_plan_size': '150%'}, 'dmem_plan_size: '),
+    ({'dmem_plan_min_host': '64G'}, 'dmem_plan_min_host: '),
+])
+def test_site_stops_at_planning_before_any_stage_changes_a_host(ansible, tmp_path, knobs, needle):
+    """One host with a bad value: site.yml fails in its first play; no build, install or boot play runs."""
+    names = sorted(os.listdir(HOSTS))[:2]
+    site = os.path.join(HERE, '..', '..', 'playbooks', 'site.yml')
+    proc = ansible.playbook(site, '-i', inventory(tmp_path, names, **knobs))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert needle in out
+    assert 'PLAY [Plan dmem= for every host]' in out
+    for later in ('Choose the builder', 'Build the dmemfs kernel packages', 'Install the dmemfs kernel',
+                  'Put the planned dmem=', 'Trial boot', 'Mount dmemfs'):
+        assert 'PLAY [%s' % later not in out
