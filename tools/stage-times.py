@@ -3,30 +3,31 @@
     ANSIBLE_LOG_PATH=build/site.log ansible-playbook ... playbooks/site.yml
     python3 tools/stage-times.py build/site.log
 
-Ansible stamps every line of its log (ANSIBLE_LOG_PATH) with the time; a
-play lasts from its "PLAY [name]" line to the next one (or the recap). With
-several runs in one log, each run is shown on its own.
+Ansible stamps every line of its log (ANSIBLE_LOG_PATH) with the time and
+its process id; a play lasts from its "PLAY [name]" line to the next one of
+the same process (or its recap). Each run is shown on its own, in the order
+they ended, also when one run starts another.
 """
 
 import re
 import sys
 from datetime import datetime
 
-STAMP = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*?\| (PLAY \[(.*)\]|PLAY RECAP)')
+STAMP = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) p=(\d+) .*?\| (PLAY \[(.*)\]|PLAY RECAP)')
 
 
 def runs(lines):
-    """[(play name, start datetime)] per run; a recap ends a run."""
-    current, out = [], []
+    """[(play name, start datetime)] per run (process); a recap ends a run."""
+    current, out = {}, []
     for line in lines:
         match = STAMP.match(line)
         if not match:
             continue
         when = datetime.strptime(match.group(1), '%Y-%m-%d %H:%M:%S,%f')
-        current.append((match.group(3), when))
-        if match.group(3) is None:
-            out.append(current)
-            current = []
+        plays = current.setdefault(match.group(2), [])
+        plays.append((match.group(4), when))
+        if match.group(4) is None:
+            out.append(current.pop(match.group(2)))
     return out
 
 
