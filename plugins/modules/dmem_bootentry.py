@@ -49,11 +49,6 @@ options:
     type: list
     elements: str
     default: []
-  bootloader:
-    description: C(auto) picks C(update-grub) or C(grubby) by what the host has.
-    type: str
-    choices: [auto, update-grub, grubby]
-    default: auto
   dropin:
     description: With C(update-grub), the drop-in file this module owns.
     type: path
@@ -62,23 +57,13 @@ options:
     description: With C(update-grub), the C(/etc/grub.d) script this module owns (one-shot trial arguments).
     type: path
     default: /etc/grub.d/01_dmemfs_trial
-  grub_cfg:
-    description: With C(update-grub), the generated configuration GRUB boots from.
-    type: path
-    default: /boot/grub/grub.cfg
   grubenv:
     description: With C(update-grub), GRUB's environment block.
     type: path
     default: /boot/grub/grubenv
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
+  - dmemfs.fleet.grub
 seealso:
   - module: dmemfs.fleet.dmem_bootparam
 '''

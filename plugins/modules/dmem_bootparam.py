@@ -36,11 +36,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  bootloader:
-    description: C(auto) picks C(update-grub) or C(grubby) by what the host has.
-    type: str
-    choices: [auto, update-grub, grubby]
-    default: auto
   kernel:
     description:
       - With C(grubby), the kernel entries to change, as grubby names them (a path such as
@@ -55,19 +50,9 @@ options:
     description: With C(update-grub), the main GRUB defaults file, searched (with the other drop-ins) for a foreign C(dmem=).
     type: path
     default: /etc/default/grub
-  grub_cfg:
-    description: With C(update-grub), the generated configuration GRUB boots from.
-    type: path
-    default: /boot/grub/grub.cfg
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
+  - dmemfs.fleet.grub
 seealso:
   - module: dmemfs.fleet.dmem_plan
 '''
