@@ -123,6 +123,12 @@ def _quoted_words(line):
         return line.split()
 
 
+def kernel_release(path):
+    """/boot/vmlinuz-RELEASE -> RELEASE, None for another name."""
+    base = (path or '').rsplit('/', 1)[-1]
+    return base[len('vmlinuz-'):] if base.startswith('vmlinuz-') else None
+
+
 def grub_menu_entries(text):
     """The boot entries of a grub.cfg, each with the id path grub-reboot takes.
 
@@ -156,8 +162,7 @@ def grub_menu_entries(text):
             words = line.split()
             if len(words) >= 2:
                 current['kernel'] = words[1]
-                base = words[1].rsplit('/', 1)[-1]
-                current['release'] = base[len('vmlinuz-'):] if base.startswith('vmlinuz-') else None
+                current['release'] = kernel_release(words[1])
                 current['recovery'] = current['recovery'] or 'single' in words[2:]
     return entries
 

@@ -121,7 +121,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_bootloader import (
     TRIAL_ONCE_VAR, TRIAL_SCRIPT, TRIAL_VAR, boot_dropin_content, grub_cfg_linux_args,
-    grub_menu_entries, grubby_entries, grubenv_parse, pick_entry)
+    grub_menu_entries, grubby_entries, grubenv_parse, kernel_release, pick_entry)
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_grub_files import (
     commit_grub_cfg, generate_grub_cfg, pick_bootloader, read, restore, write_atomic)
 
@@ -152,7 +152,6 @@ def release_of(entries, ident):
 def update_grub(module, release):
     params = module.params
     state = params['state']
-    editenv = module.get_bin_path('grub-editenv', required=state != 'pinned' or not module.check_mode)
     env_before = grubenv_parse(read(params['grubenv']))
     result = dict(changed=False, bootloader='update-grub')
     changes = {}
@@ -163,6 +162,16 @@ def update_grub(module, release):
                   or not cfg_has_hook(cfg_text))
     entries = [e for e in grub_menu_entries(cfg_text) if not e['recovery']]
     new_cfg = None
+
+    def undo(msg):
+        # Leave the host as it was: GRUB_DEFAULT=saved must never stay behind
+        # without the saved_entry written for it.
+        restore(module, params['dropin'], dropin_before)
+        restore(module, params['trial_script'], script_before, 0o755)
+        if new_cfg and os.path.exists(new_cfg):
+            os.unlink(new_cfg)
+        module.fail_json(msg=msg, **result)
+
     if regenerate and not module.check_mode:
         write_atomic(module, params['dropin'], boot_dropin_content())
         write_atomic(module, params['trial_script'], TRIAL_SCRIPT, 0o755)
@@ -171,9 +180,7 @@ def update_grub(module, release):
                 module, params['grub_cfg'],
                 lambda text: None if cfg_has_hook(text) else 'the new grub.cfg lacks the trial hook on some linux line')
         except RuntimeError as exc:
-            restore(module, params['dropin'], dropin_before)
-            restore(module, params['trial_script'], script_before, 0o755)
-            module.fail_json(msg=str(exc), **result)
+            undo(str(exc))
         entries = [e for e in grub_menu_entries(read(new_cfg) or '') if not e['recovery']]
     result['regenerated'] = regenerate
 
@@ -206,13 +213,12 @@ def update_grub(module, release):
                               before_header=params['grubenv'], after_header=params['grubenv'])
     if module.check_mode:
         module.exit_json(**result)
+    editenv = module.get_bin_path('grub-editenv', required=bool(changes))
     for name, value in sorted(changes.items()):
         # The default is written before the new grub.cfg (GRUB_DEFAULT=saved) is in place.
         rc, out, err = module.run_command([editenv, params['grubenv'], 'set', '%s=%s' % (name, value)])
         if rc != 0:
-            if new_cfg and os.path.exists(new_cfg):
-                os.unlink(new_cfg)
-            module.fail_json(msg='grub-editenv failed: %s' % (err or out), **result)
+            undo('grub-editenv failed: %s' % (err or out))
     if new_cfg:
         commit_grub_cfg(module, new_cfg, params['grub_cfg'])
     module.exit_json(**result)
@@ -224,11 +230,11 @@ def grubby(module, release):
     grubby_bin = module.get_bin_path('grubby', required=True)
     result = dict(changed=False, bootloader='grubby', regenerated=False)
     rc, out, err = module.run_command([grubby_bin, '--info=ALL'])
-    entries = [dict(e, release=os.path.basename(e['kernel'] or '')[len('vmlinuz-'):]) for e in grubby_entries(out)]
+    entries = [dict(e, release=kernel_release(e['kernel'])) for e in grubby_entries(out)]
     matching = [e for e in entries if e['release'] == release]
     if not matching:
         module.fail_json(msg='kernel: grubby knows no entry for %s; it has: %s'
-                         % (release, ', '.join(e['release'] for e in entries) or 'none'), **result)
+                         % (release, ', '.join(e['release'] or e['kernel'] for e in entries) or 'none'), **result)
     target = matching[0]
     result['entry'] = target['kernel']
     rc, out, err = module.run_command([grubby_bin, '--default-kernel'])
@@ -251,7 +257,7 @@ def grubby(module, release):
         commands.append([module.get_bin_path('grub2-reboot', required=True), target['id']])
         next_entry = target['id']
     result.update(changed=bool(commands), default_entry=default, next_entry=next_entry,
-                  default_release=os.path.basename(default)[len('vmlinuz-'):], entries=entries)
+                  default_release=kernel_release(default) or '', entries=entries)
     if module._diff:
         result['diff'] = dict(before='', after=''.join(' '.join(c[1:]) + '\n' for c in commands))
     if not module.check_mode:

@@ -179,3 +179,15 @@ def test_trial_on_a_host_without_saved_default_names_the_running_kernel(ansible,
     env = grubenv(args['grubenv'])
     assert env['next_entry'] == NEW_ID
     assert env['saved_entry'] == 'gnulinux-advanced-1234>gnulinux-%s-advanced-1234' % running
+
+
+def test_failed_grub_editenv_takes_the_saved_default_drop_in_back(ansible, host):
+    """GRUB_DEFAULT=saved without its saved_entry would boot the newest kernel at the next update-grub."""
+    args, boot, monkeypatch = host
+    cfg_before = (boot / 'grub.cfg').read_text()
+    bad_env = dict(args, grubenv=str(boot / 'missing-dir' / 'grubenv'))
+    rc, result, out = ansible.module('dmem_bootentry', dict(bad_env, kernel=OLD))
+    assert rc != 0 and result['msg'].startswith('grub-editenv failed')
+    assert not os.path.exists(args['dropin']) and not os.path.exists(args['trial_script'])
+    assert (boot / 'grub.cfg').read_text() == cfg_before
+    assert not os.path.exists(str(boot / 'grub.cfg') + '.dmemfs-new')
