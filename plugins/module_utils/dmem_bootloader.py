@@ -1,11 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: dmemfs.fleet developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""dmem= on the kernel command line of a boot loader, touching nothing else.
+"""Reading boot loader text: grub.cfg entries, grubenv, GRUB defaults, grubby and BLS entries.
 
-Debian family: one drop-in under /etc/default/grub.d that appends dmem= to
-GRUB_CMDLINE_LINUX, and grub.cfg regenerated and checked before it is used.
-RHEL family: grubby, per kernel entry.
+Pure parsers; what the collection makes of them is in dmem_boot_model.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,11 +16,11 @@ import shlex
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_size import DmemError
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_param import parse
 
-DROPIN_HEADER = '# Managed by dmemfs.fleet (dmem_bootparam): dmem= for the dmemfs kernel.\n'
+LINUX_COMMANDS = ('linux', 'linux16', 'linuxefi')
 
 
 def check_param(param, field='param'):
-    """Split "dmem=A dmem=B" into words, each a valid dmem= (only dmem= words)."""
+    """Split "dmem=A dmem=B" into words, each a valid dmem= (only dmem= words); '' is none."""
     if not isinstance(param, str):
         raise DmemError(field, 'must be a string of dmem= words', param)
     words = param.split()
@@ -33,13 +31,8 @@ def check_param(param, field='param'):
     return words
 
 
-def dropin_content(words):
-    """The drop-in: appends the words to whatever GRUB_CMDLINE_LINUX already holds."""
-    return DROPIN_HEADER + 'GRUB_CMDLINE_LINUX="${GRUB_CMDLINE_LINUX} %s"\n' % ' '.join(words)
-
-
 def foreign_dmem(path, text):
-    """Lines of another grub defaults file that set dmem= (they would double it)."""
+    """Lines of a GRUB defaults file that set dmem= (every stock entry would carry it)."""
     found = []
     for number, line in enumerate(text.splitlines(), 1):
         if line.lstrip().startswith('#'):
@@ -49,71 +42,16 @@ def foreign_dmem(path, text):
     return found
 
 
-def grub_cfg_linux_args(text):
-    """Argument words of every `linux` line of a grub.cfg (skipping the kernel path)."""
-    entries = []
-    for line in text.splitlines():
-        words = line.strip().split()
-        if len(words) >= 2 and words[0] in ('linux', 'linux16', 'linuxefi'):
-            entries.append(words[2:])
-    return entries
-
-
-def cfg_has_exactly(text, words):
-    """Every linux line carries exactly these dmem= words, in order."""
-    entries = grub_cfg_linux_args(text)
-    return bool(entries) and all([w for w in args if w.startswith('dmem=')] == list(words) for args in entries)
-
-
-def grubby_entries(info):
-    """`grubby --info=...` output -> list of {index, kernel, args (list), id (BLS entries)}."""
-    entries, current = [], None
-    for line in info.splitlines():
-        key, sep, value = line.partition('=')
-        if not sep:
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1]
-        if key == 'index':
-            current = {'index': value, 'kernel': None, 'args': [], 'id': None}
-            entries.append(current)
-        elif current is not None and key == 'kernel':
-            current['kernel'] = value
-        elif current is not None and key == 'args':
-            current['args'] = shlex.split(value)
-        elif current is not None and key == 'id':
-            current['id'] = value
-    return entries
-
-
-# Which kernel boots: GRUB_DEFAULT=saved, entries named by id, and one-shot
-# arguments for a trial boot (dmem_bootentry).
-
-BOOT_DROPIN_HEADER = '# Managed by dmemfs.fleet (dmem_bootentry): boot the saved entry; one-shot trial arguments.\n'
-TRIAL_VAR = 'dmemfs_trial_args'
-TRIAL_ONCE_VAR = 'dmemfs_trial_once'
-
-# /etc/grub.d script: runs after 00_header has loaded grubenv. It turns the
-# one-shot variable into the arguments of this boot only and clears it on
-# disk first, so a trial that panics comes back without them.
-TRIAL_SCRIPT = '''#!/bin/sh
-# Managed by dmemfs.fleet (dmem_bootentry): one-shot kernel arguments for a trial boot.
-cat <<'GRUB'
-if [ -n "${%(once)s}" ]; then
-  set %(args)s="${%(once)s}"
-  export %(args)s
-  set %(once)s=
-  save_env %(once)s
-fi
-GRUB
-''' % dict(once=TRIAL_ONCE_VAR, args=TRIAL_VAR)
-
-
-def boot_dropin_content():
-    """GRUB_DEFAULT=saved, and a reference GRUB expands at boot to the one-shot arguments."""
-    return (BOOT_DROPIN_HEADER + 'GRUB_DEFAULT=saved\n'
-            + 'GRUB_CMDLINE_LINUX="${GRUB_CMDLINE_LINUX} \\${%s}"\n' % TRIAL_VAR)
+def grub_default_of(texts):
+    """The GRUB_DEFAULT the host's defaults files set, last one wins ((value, source) or (None, None))."""
+    value, source = None, None
+    for path, text in texts:
+        for line in (text or '').splitlines():
+            found = re.match(r'''^\s*(?:export\s+)?GRUB_DEFAULT=(?:"([^"]*)"|'([^']*)'|(\S*))''', line)
+            if found:
+                value = next(g for g in found.groups() if g is not None)
+                source = path
+    return value, source
 
 
 def _quoted_words(line):
@@ -124,17 +62,18 @@ def _quoted_words(line):
 
 
 def kernel_release(path):
-    """/boot/vmlinuz-RELEASE -> RELEASE, None for another name."""
+    """/boot/vmlinuz-RELEASE (or /vmlinuz-RELEASE on a separate /boot) -> RELEASE, None for another name."""
     base = (path or '').rsplit('/', 1)[-1]
     return base[len('vmlinuz-'):] if base.startswith('vmlinuz-') else None
 
 
 def grub_menu_entries(text):
-    """The boot entries of a grub.cfg, each with the id path grub-reboot takes.
+    """The boot entries (and submenus) of a grub.cfg, in menu order.
 
-    Returns dicts: id ("submenu-id>entry-id" inside a submenu), title,
-    kernel (path of the linux line), release (from vmlinuz-RELEASE) and
-    recovery (single-user entries, never a target).
+    Each item: kind (menuentry or submenu), id (the id path GRUB takes: "submenu-id>entry-id" inside a
+    submenu), title, path_titles (the same path by titles), parent (the
+    submenu's id, None at the top), kernel (path on the linux line), release,
+    args (the words after the kernel path) and recovery (single-user entries).
     """
     entries, stack = [], []
     current = None
@@ -147,33 +86,30 @@ def grub_menu_entries(text):
                 if word in ('--id', '$menuentry_id_option'):
                     ident = words[i + 1]
             title = words[1] if len(words) > 1 else ''
-            stack.append(('submenu' if words[0] == 'submenu' else 'menuentry', ident or title))
-            if words[0] == 'menuentry':
-                path = '>'.join(name for kind, name in stack)
-                current = dict(id=path, title=title, kernel=None, release=None, recovery='recovery mode' in title)
-                entries.append(current)
+            kind = 'submenu' if words[0] == 'submenu' else 'menuentry'
+            stack.append((kind, ident or title, title))
+            parents = [s for s in stack[:-1] if s[0] == 'submenu']
+            item = dict(kind=kind, id='>'.join(s[1] for s in stack if s[0] != 'block'),
+                        path_titles='>'.join(s[2] for s in stack if s[0] != 'block'),
+                        title=title, parent=parents[-1][1] if parents else None,
+                        kernel=None, release=None, args=[], recovery='recovery mode' in title)
+            entries.append(item)
+            if kind == 'menuentry':
+                current = item
         elif line.endswith('{'):
-            stack.append(('block', None))
+            stack.append(('block', None, None))
         elif line == '}' and stack:
             kind = stack.pop()[0]
             if kind == 'menuentry':
                 current = None
-        elif current is not None and line.split()[:1] in (['linux'], ['linux16'], ['linuxefi']):
+        elif current is not None and line.split()[:1] and line.split()[0] in LINUX_COMMANDS:
             words = line.split()
             if len(words) >= 2:
                 current['kernel'] = words[1]
                 current['release'] = kernel_release(words[1])
+                current['args'] = words[2:]
                 current['recovery'] = current['recovery'] or 'single' in words[2:]
     return entries
-
-
-def pick_entry(entries, release):
-    """The normal (non-recovery) entry of a kernel release, preferring one in a submenu: its id names the version."""
-    found = [e for e in entries if e['release'] == release and not e['recovery']]
-    if not found:
-        return None
-    nested = [e for e in found if '>' in e['id']]
-    return (nested or found)[0]
 
 
 def grubenv_parse(text):
@@ -186,3 +122,39 @@ def grubenv_parse(text):
         if sep:
             env[name] = value
     return env
+
+
+def grubby_entries(info):
+    """`grubby --info=...` output -> list of {index, kernel, args (list), id, title, initrd}."""
+    entries, current = [], None
+    for line in info.splitlines():
+        key, sep, value = line.partition('=')
+        if not sep:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        if key == 'index':
+            current = {'index': value, 'kernel': None, 'args': [], 'id': None, 'title': None, 'initrd': None}
+            entries.append(current)
+        elif current is not None and key == 'args':
+            current['args'] = shlex.split(value)
+        elif current is not None and key in ('kernel', 'id', 'title', 'initrd'):
+            current[key] = value
+    return entries
+
+
+def bls_parse(text):
+    """A Boot Loader Specification entry: ordered (key, value) pairs."""
+    pairs = []
+    for line in (text or '').splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith('#'):
+            continue
+        key, _sep, value = stripped.partition(' ')
+        pairs.append((key, value.strip()))
+    return pairs
+
+
+def bls_render(pairs):
+    return ''.join('%s %s\n' % (key, value) for key, value in pairs)

@@ -86,8 +86,14 @@ def summary(result, host=None):
 
 
 def fleet(reports, failed=None):
-    """Fleet totals over {host: report()}; failed is {host: why} for hosts that got no report."""
-    failed = failed or {}
+    """Fleet totals over {host: report()}.
+
+    failed is {host: why} or {host: {state, reason}} for the hosts that are
+    not done (failed, refused, not_reached, unreachable); they are listed with
+    their state and counted in the summary, measured or not.
+    """
+    failed = dict((h, why if isinstance(why, dict) else {'state': 'failed', 'reason': why})
+                  for h, why in (failed or {}).items())
     hosts = sorted(reports)
     total = {
         'hosts': len(hosts),
@@ -98,7 +104,12 @@ def fleet(reports, failed=None):
     }
     total['summary'] = '%d host(s): %s reserved for dmemfs, struct pages saved: predicted %s, measured %s' % (
         total['hosts'], human_size(total['dmem_total']), human_size(total['predicted']), human_size(total['measured']))
-    total['failed'] = [{'host': h, 'reason': failed[h]} for h in sorted(failed)]
-    if failed:
-        total['summary'] += '; %d host(s) failed: %s' % (len(failed), ', '.join(sorted(failed)))
+    total['failed'] = [{'host': h, 'state': failed[h].get('state', 'failed'), 'reason': failed[h].get('reason', '')}
+                       for h in sorted(failed)]
+    states = {}
+    for item in total['failed']:
+        states.setdefault(item['state'], []).append(item['host'])
+    total['states'] = states
+    for state in sorted(states):
+        total['summary'] += '; %d host(s) %s: %s' % (len(states[state]), state.replace('_', ' '), ', '.join(states[state]))
     return total

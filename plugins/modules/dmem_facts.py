@@ -17,7 +17,13 @@ description:
     page and section sizes, the C(dmem=) parameters of the running kernel (parsed), the kernel's
     dmem statistics, dmemfs availability and mounts, the memory-map counters of C(/proc/vmstat),
     the firmware memory map, firmware type and boot loader flavour.
-  - Read only; never changes the host.
+  - C(boot) - the boot loader state as GRUB will act on it - what it boots by default and next (entry, release,
+    arguments, resolved as GRUB resolves them), the armed one-shot trial, GRUB's environment block and whether
+    GRUB can write it at boot (C(grub-probe) of its directory, live hosts only), C(GRUB_DEFAULT) in the host's
+    defaults, whether the C(grub.cfg) written is the one GRUB reads, Secure Boot, a loaded kexec image, the
+    collection's record (last verified configuration, candidate, armed trial), every C(dmem=) a boot can carry
+    without the controller, and each installed kernel with whether GRUB could load its image and initrd.
+  - Read only; never changes the host. Nothing needs a writing module in check mode to learn the boot state.
 author:
   - dmemfs.fleet developers (@dmemfs)
 options:
@@ -100,12 +106,34 @@ ansible_facts:
         firmware_ram: {description: System RAM ranges of the firmware memory map (end exclusive), type: list, elements: dict}
         firmware: {description: efi or bios, type: str}
         bootloader: {description: "update-grub, grubby or unknown", type: str}
+        boot:
+          description: The boot loader state, see the description.
+          type: dict
+          contains:
+            managed: {description: "the collection's GRUB script is installed", type: bool}
+            default: {description: "what GRUB boots when nothing is armed (entry, release, args, one_shot, default_spec)", type: dict}
+            next: {description: what GRUB boots on the next boot, type: dict}
+            trial_armed: {description: the one-shot trial is armed for the next boot, type: bool}
+            one_shot_left: {description: "one-shot variables GRUB should have cleared and did not", type: list, elements: str}
+            grubenv_writable: {description: "GRUB can write its environment block at boot (null: not probed)", type: bool}
+            grubenv_writable_why: {description: the reason, type: str}
+            grub_default: {description: "GRUB_DEFAULT of the host's defaults files (last wins)", type: str}
+            grub_cfg_read_by_grub: {description: "the grub.cfg written is the one GRUB reads (null: cannot tell)", type: bool}
+            secure_boot: {description: "Secure Boot is on (null on BIOS or unknown)", type: bool}
+            kexec_loaded: {description: a kexec image is loaded (a reboot may bypass firmware and GRUB), type: bool}
+            record: {description: "the collection's record (verified, candidate, armed, original), or null", type: dict}
+            bootable_dmem: {description: "per entry, the dmem= words a boot without the controller can carry", type: dict}
+            kernels:
+              description: Installed kernels with image_problem and initrd_problem (empty when GRUB can load them) and signed.
+              type: list
+              elements: dict
 '''
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_host import gather
+from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_boot_host import gather_boot
+from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_host import HostTree, gather
 
 
 def main():
@@ -116,7 +144,11 @@ def main():
     root = module.params['root']
     if not os.path.isdir(os.path.join(root, 'proc')):
         module.fail_json(msg='root: %s has no proc/ directory to read' % root)
-    module.exit_json(changed=False, ansible_facts={'dmem': gather(root)})
+    facts = gather(root)
+    # grub-probe only on the live host: a captured tree has no devices to probe.
+    run = module.run_command if root == '/' and module.get_bin_path('grub-probe') else None
+    facts['boot'] = gather_boot(HostTree(root), facts['firmware'], facts['bootloader'], run)
+    module.exit_json(changed=False, ansible_facts={'dmem': facts})
 
 
 if __name__ == '__main__':

@@ -93,6 +93,10 @@ cp -a "$HERE/image-files/." "$ROOT/"
 chown -R root:root "$ROOT/etc/default/grub.d" "$ROOT/etc/systemd" "$ROOT/etc/ssh/sshd_config.d" \
     "$ROOT/etc/sudoers.d" "$ROOT/usr/local/sbin"
 chmod 0440 "$ROOT/etc/sudoers.d/fleet"
+# kexec-tools is there for the faults scenario: reboots go through the
+# firmware and GRUB unless a test loads a kexec image on purpose.
+sed -i 's/^LOAD_KEXEC=.*/LOAD_KEXEC=false/' "$ROOT/etc/default/kexec"
+grep -qx 'LOAD_KEXEC=false' "$ROOT/etc/default/kexec" || die "kexec-tools: LOAD_KEXEC not switched off"
 
 ROOT_UUID=$(cat /proc/sys/kernel/random/uuid)
 cat >"$ROOT/etc/fstab" <<FSTAB

@@ -9,6 +9,10 @@ build-image.sh makes, boots through the guest's own GRUB, and gets:
   that fleet-seed.service applies on every boot),
 * virtio-net with QEMU user networking and SSH forwarded from a free port on
   127.0.0.1 (only loopback is ever used),
+* an i6300esb hardware watchdog (QEMU resets the VM when it expires, as a
+  server's iTCO or IPMI watchdog would),
+* optional extra blank disks (``disks``, e.g. the two halves of an md RAID1),
+* a QMP socket, so ``reset`` can power-cycle a VM the way a BMC would,
 * its serial console written to <fleet-dir>/<name>.console.log, kept after
   the VM is gone.
 
@@ -20,6 +24,8 @@ Sub-commands (all print a JSON summary on stdout):
   down    stop exactly the VMs recorded in state.json (by pid, after checking
           the pid still is that QEMU), remove overlays, seeds, key and state
   status  report each recorded VM: running or not, port, console log
+  reset   hard-reset the named VMs through QMP (``system_reset``): the
+          power-cycle hook of the test fleet
 
 A platform entry (JSON or YAML list, e.g. Molecule's ``platforms``)::
 
@@ -29,6 +35,7 @@ A platform entry (JSON or YAML list, e.g. Molecule's ``platforms``)::
     numa:                   # optional; default: one node with all memory/CPUs
       - {memory: 1536, cpus: "0"}
       - {memory: 1024, cpus: "1"}
+    disks: [256, 256]       # optional; extra blank virtio disks, MiB each
 
 Only the Python standard library is needed (PyYAML for a YAML spec file).
 """
@@ -153,7 +160,10 @@ def normalise(platform: dict) -> dict:
     else:
         total = parse_mib(platform.get("memory", 1024), f"{name}.memory")
         nodes.append({"memory": total, "cpus": list(range(cpus))})
-    return {"name": str(name), "cpus": cpus, "memory": total, "numa": nodes}
+    disks = [parse_mib(d, f"{name}: disks[{i}]") for i, d in enumerate(platform.get("disks") or [])]
+    if len(disks) > 4:
+        raise FleetError(f"{name}: at most 4 extra disks, not {len(disks)}")
+    return {"name": str(name), "cpus": cpus, "memory": total, "numa": nodes, "disks": disks}
 
 
 def load_spec(args: argparse.Namespace) -> list[dict]:
@@ -285,7 +295,7 @@ def write_seed(fleet: Fleet, vm: dict) -> Path:
 
 
 def qemu_command(vm: dict, overlay: Path, seed: Path, console: Path, pidfile: Path,
-                 port: int) -> list[str]:
+                 port: int, qmp: Path, disks: list[Path]) -> list[str]:
     cmd = [
         "qemu-system-x86_64",
         "-nodefaults",
@@ -312,11 +322,23 @@ def qemu_command(vm: dict, overlay: Path, seed: Path, console: Path, pidfile: Pa
         # /dev/vdb: read-only seed (hostname, SSH key)
         "-drive", f"file={seed},format=raw,if=none,id=seed,readonly=on",
         "-device", "virtio-blk-pci,drive=seed,serial=fleet-seed",
+    ]
+    for i, disk in enumerate(disks):
+        # /dev/vdc, /dev/vdd, ...: blank disks, serial fleet-disk<i>
+        cmd += [
+            "-drive", f"file={disk},format=raw,if=none,id=disk{i},cache=unsafe",
+            "-device", f"virtio-blk-pci,drive=disk{i},serial=fleet-disk{i}",
+        ]
+    cmd += [
         "-netdev", f"user,id=net0,hostname={vm['name']},hostfwd=tcp:127.0.0.1:{port}-:22",
         "-device", "virtio-net-pci,netdev=net0",
         "-device", "virtio-rng-pci",
+        # a hardware watchdog: when it expires QEMU resets the VM
+        "-device", "i6300esb",
+        "-action", "watchdog=reset",
         "-display", "none",
         "-monitor", "none",
+        "-qmp", f"unix:{qmp},server=on,wait=off",
         "-serial", f"file:{console}",
         "-pidfile", str(pidfile),
         "-daemonize",
@@ -330,6 +352,8 @@ def start_vm(fleet: Fleet, vm: dict, image: Path, used_ports: set[int], *,
     overlay = fleet.path(name, "qcow2")
     console = fleet.path(name, "console.log")
     pidfile = fleet.path(name, "pid")
+    qmp = fleet.path(name, "qmp")
+    disks = [fleet.path(name, f"disk{i}.raw") for i in range(len(vm["disks"]))]
     if fresh or not overlay.exists():
         overlay.unlink(missing_ok=True)
         subprocess.run(
@@ -337,6 +361,10 @@ def start_vm(fleet: Fleet, vm: dict, image: Path, used_ports: set[int], *,
              str(overlay)],
             check=True,
         )
+        for disk, mib in zip(disks, vm["disks"]):
+            disk.unlink(missing_ok=True)
+            with open(disk, "wb") as handle:
+                handle.truncate(mib << 20)
     seed = write_seed(fleet, vm)
     if console.exists() and console.stat().st_size:
         console.replace(fleet.path(name, "console.log.prev"))
@@ -344,7 +372,7 @@ def start_vm(fleet: Fleet, vm: dict, image: Path, used_ports: set[int], *,
     for _attempt in range(5):
         port = free_port(used_ports)
         pidfile.unlink(missing_ok=True)
-        cmd = qemu_command(vm, overlay, seed, console, pidfile, port)
+        cmd = qemu_command(vm, overlay, seed, console, pidfile, port, qmp, disks)
         res = subprocess.run(cmd, check=False, capture_output=True, text=True)
         if res.returncode == 0:
             pid = int(pidfile.read_text().strip())
@@ -353,6 +381,7 @@ def start_vm(fleet: Fleet, vm: dict, image: Path, used_ports: set[int], *,
             return {
                 "spec": vm, "pid": pid, "port": port, "overlay": str(overlay),
                 "seed": str(seed), "console": str(console), "image": str(image),
+                "qmp": str(qmp), "disks": [str(d) for d in disks],
                 "started": time.time(), "command": cmd,
             }
         last_err = res.stderr.strip()
@@ -504,8 +533,10 @@ def cmd_up(args: argparse.Namespace) -> dict:
     wanted = {vm["name"] for vm in vms}
     for name in sorted(set(state["vms"]) - wanted):
         log(f"{name}: not in the spec any more: {stop_vm(state['vms'][name], name)}")
-        for key in ("overlay", "seed"):
-            Path(state["vms"][name][key]).unlink(missing_ok=True)
+        old = state["vms"][name]
+        for path in [old.get("overlay"), old.get("seed"), old.get("qmp"), *old.get("disks", [])]:
+            if path:
+                Path(path).unlink(missing_ok=True)
         del state["vms"][name]
     used_ports = {rec["port"] for rec in state["vms"].values()}
     for vm in vms:
@@ -554,9 +585,9 @@ def cmd_down(args: argparse.Namespace) -> dict:
         result = {"fleet_dir": str(fleet.dir), "vms": {}, "changed": True}
         for name, rec in sorted(state["vms"].items()):
             what = stop_vm(rec, name)
-            for key in ("overlay", "seed"):
-                if rec.get(key):
-                    Path(rec[key]).unlink(missing_ok=True)
+            for path in [rec.get("overlay"), rec.get("seed"), rec.get("qmp"), *rec.get("disks", [])]:
+                if path:
+                    Path(path).unlink(missing_ok=True)
             fleet.path(name, "pid").unlink(missing_ok=True)
             result["vms"][name] = {"stopped": what, "console": rec.get("console")}
             log(f"{name}: {what}; overlay removed; console log kept at {rec.get('console')}")
@@ -574,14 +605,56 @@ def cmd_status(args: argparse.Namespace) -> dict:
     return summary(fleet, fleet.load())
 
 
+def qmp_command(socket_path: str, command: str) -> dict:
+    """One QMP command on a VM's socket: greeting, capabilities, command."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(socket_path)
+        stream = sock.makefile("rw", encoding="utf-8")
+
+        def reply() -> dict:
+            while True:
+                message = json.loads(stream.readline())
+                if "event" not in message:
+                    return message
+
+        reply()
+        for execute in ("qmp_capabilities", command):
+            stream.write(json.dumps({"execute": execute}) + "\n")
+            stream.flush()
+            answer = reply()
+            if "error" in answer:
+                raise FleetError(f"QMP {execute}: {answer['error']}")
+        return answer
+
+
+def cmd_reset(args: argparse.Namespace) -> dict:
+    fleet = Fleet(Path(args.fleet_dir))
+    state = fleet.load()
+    result = {"fleet_dir": str(fleet.dir), "vms": {}, "changed": False}
+    for name in args.names:
+        rec = state["vms"].get(name)
+        if rec is None:
+            raise FleetError(f"{name}: no such VM in {fleet.state_file}")
+        if not qemu_alive(rec.get("pid"), rec.get("overlay", "")):
+            raise FleetError(f"{name}: QEMU is not running")
+        qmp_command(rec["qmp"], "system_reset")
+        log(f"{name}: reset through QMP (power cycle)")
+        result["vms"][name] = {"reset": True}
+        result["changed"] = True
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("up", "down", "status"):
+    for name in ("up", "down", "status", "reset"):
         p = sub.add_parser(name)
         p.add_argument("--fleet-dir", required=True,
                        help="directory for state, key, overlays and console logs")
-        if name != "status":
+        if name == "reset":
+            p.add_argument("names", nargs="+", help="VMs to reset")
+        elif name != "status":
             p.add_argument("--inventory", help="Ansible YAML inventory to write (up) / remove (down)")
         if name == "up":
             p.add_argument("--spec", help="JSON or YAML file: list of platforms")
@@ -592,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--timeout", type=float, default=900, help="seconds to wait for SSH")
             p.add_argument("--no-wait", action="store_true", help="do not wait for SSH")
     args = parser.parse_args(argv)
-    func = {"up": cmd_up, "down": cmd_down, "status": cmd_status}[args.command]
+    func = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "reset": cmd_reset}[args.command]
     try:
         result = func(args)
     except (FleetError, subprocess.CalledProcessError, OSError, ValueError) as exc:

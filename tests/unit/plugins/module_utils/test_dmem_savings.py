@@ -64,8 +64,22 @@ def test_fleet_totals():
 
 
 def test_fleet_lists_failed_hosts_in_the_summary():
-    one = report({0: 2 * G}, firmware_ram=[(0, 4 * G)], memmap_boot_pages=16 * 512, section_size=SECTION)
+    one = report({0: 256 * M})
     total = fleet({'a': one}, failed={'c': 'trial boot failed', 'b': 'unreachable'})
-    assert total['hosts'] == 1
-    assert total['failed'] == [{'host': 'b', 'reason': 'unreachable'}, {'host': 'c', 'reason': 'trial boot failed'}]
+    assert total['failed'] == [{'host': 'b', 'state': 'failed', 'reason': 'unreachable'},
+                               {'host': 'c', 'state': 'failed', 'reason': 'trial boot failed'}]
     assert total['summary'].endswith('; 2 host(s) failed: b, c')
+
+
+def test_fleet_lists_every_state_a_host_can_be_left_in():
+    one = report({0: 256 * M})
+    total = fleet({'a': one, 'f': one}, failed={
+        'f': {'state': 'failed', 'reason': 'trial guard: red'},
+        'n': {'state': 'not_reached', 'reason': 'rollout halted'},
+        'u': {'state': 'unreachable', 'reason': 'could not be reached'},
+        'r': {'state': 'refused', 'reason': 'grubenv on mdraid1x'}})
+    # a failed host that runs its verified configuration is still measured
+    assert total['hosts'] == 2
+    assert total['states'] == {'failed': ['f'], 'not_reached': ['n'], 'refused': ['r'], 'unreachable': ['u']}
+    assert total['summary'].endswith(
+        '; 1 host(s) failed: f; 1 host(s) not reached: n; 1 host(s) refused: r; 1 host(s) unreachable: u')
