@@ -10,6 +10,11 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The collections directory above this copy of the collection (make stage):
+# tests import the collection's own module_utils from there.
+COLLECTIONS = os.path.abspath(os.path.join(HERE, '..', '..', '..', '..', '..'))
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
 HOSTS = os.path.join(HERE, '..', 'fixtures', 'hosts')
 # Modules run under the interpreter running the tests, not whatever discovery finds.
 INTERPRETER = 'ansible_python_interpreter=' + sys.executable
@@ -46,7 +51,7 @@ class Runner(object):
 
 def ansible_env():
     env = dict(os.environ)
-    env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.abspath(os.path.join(HERE, '..', '..', '..', '..', '..')))
+    env.setdefault('ANSIBLE_COLLECTIONS_PATH', COLLECTIONS)
     env['ANSIBLE_NOCOLOR'] = '1'
     env['ANSIBLE_LOCALHOST_WARNING'] = '0'
     env['ANSIBLE_INVENTORY_UNPARSED_WARNING'] = '0'
