@@ -204,7 +204,7 @@ def _read(path):
         return None
 
 
-def gather_boot(tree, firmware, bootloader, run=None):
+def gather_boot(tree, firmware, bootloader, run=None, grub_probe='grub-probe'):
     """The boot section of dmem_facts. ``run(argv) -> (rc, out, err)`` probes grubenv on a live host."""
     env_text = tree.read(GRUBENV.lstrip('/'))
     env = grubenv_parse(env_text)
@@ -213,7 +213,7 @@ def gather_boot(tree, firmware, bootloader, run=None):
     grub_default, grub_default_source = grub_default_of(defaults_texts(tree.path(GRUB_DEFAULTS)))
     writable, why = None, 'not probed (a captured tree, or no grub-probe)'
     if run is not None and bootloader == 'update-grub':
-        writable, why = probe_grubenv(run)
+        writable, why = probe_grubenv(run, GRUBENV, grub_probe)
     read_ok, read_why = grub_cfg_read(tree, firmware)
     kexec = (tree.read('sys/kernel/kexec_loaded') or '0').strip() == '1'
     quiet_env = dict((k, v) for k, v in env.items() if k not in model.ENV_VARS)
@@ -248,13 +248,13 @@ def gather_boot(tree, firmware, bootloader, run=None):
     }
 
 
-def probe_grubenv(run, path=GRUBENV):
+def probe_grubenv(run, path=GRUBENV, grub_probe='grub-probe'):
     """(writable, why) for GRUB writing the environment block at boot, from grub-probe."""
     directory = os.path.dirname(path)
-    rc, abstraction, err = run(['grub-probe', '--target=abstraction', directory])
+    rc, abstraction, err = run([grub_probe, '--target=abstraction', directory])
     if rc != 0:
         return None, 'grub-probe --target=abstraction %s failed: %s' % (directory, (err or abstraction).strip())
-    rc, fs, err = run(['grub-probe', '--target=fs', directory])
+    rc, fs, err = run([grub_probe, '--target=fs', directory])
     if rc != 0:
         return None, 'grub-probe --target=fs %s failed: %s' % (directory, (err or fs).strip())
     writable, why = model.grubenv_writable(abstraction, fs)

@@ -368,7 +368,8 @@ class Boot(object):
                                                                         if v is not None))
             module.exit_json(**self.result)
         if after and after.get('armed') and changes:
-            writable, why = probe_grubenv(module.run_command, params['grubenv'])
+            writable, why = probe_grubenv(module.run_command, params['grubenv'],
+                                          module.get_bin_path('grub-probe', required=True))
             if writable is False:
                 self.fail('refusing to arm the trial: ' + why)
         arming = bool(after and after.get('armed'))

@@ -146,8 +146,9 @@ def main():
         module.fail_json(msg='root: %s has no proc/ directory to read' % root)
     facts = gather(root)
     # grub-probe only on the live host: a captured tree has no devices to probe.
-    run = module.run_command if root == '/' and module.get_bin_path('grub-probe') else None
-    facts['boot'] = gather_boot(HostTree(root), facts['firmware'], facts['bootloader'], run)
+    grub_probe = module.get_bin_path('grub-probe') if root == '/' else None
+    facts['boot'] = gather_boot(HostTree(root), facts['firmware'], facts['bootloader'],
+                                module.run_command if grub_probe else None, grub_probe)
     module.exit_json(changed=False, ansible_facts={'dmem': facts})
 
 
