@@ -246,7 +246,8 @@ verified_args='%(verified_dmem)s'
 trial_release='%(candidate_release)s'
 linux_script="$(dirname "$0")/10_linux"
 [ -x "$linux_script" ] || { echo "09_dmemfs_fleet: no $linux_script" >&2; exit 1; }
-linux_entries=$("$linux_script" 2>/dev/null)
+# Only normal entries are copied: no recovery entries (half 10_linux's time).
+linux_entries=$(GRUB_DISABLE_RECOVERY=true "$linux_script" 2>/dev/null)
 
 # entry RELEASE ID TITLE ARGS: 10_linux's normal entry of RELEASE renamed ID,
 # ARGS added to its linux line; savedefault / recordfail dropped (a trial
