@@ -60,12 +60,12 @@ check: stage ## fast inner loop: unit tests and lint
 kernel-test: deps ## build the dmemfs kernel (cached) and run its tests in QEMU
 	bash kernel/tests/run
 
-molecule: deps stage ## Molecule scenarios on the local QEMU fleet: the harness, then the whole pipeline
-	ANSIBLE_COLLECTIONS_PATH=$(STAGE) molecule test -s default
-	rm -f build/molecule-pipeline-ansible.log
-	ANSIBLE_COLLECTIONS_PATH=$(STAGE) molecule test -s pipeline
-	# wall time of each play (stage) of every ansible-playbook run of the scenario
+molecule: deps stage ## Molecule scenarios on the local QEMU fleet side by side: the harness, the pipeline, the faults
+	rm -f build/molecule-pipeline-ansible.log build/molecule-faults-ansible.log
+	ANSIBLE_COLLECTIONS_PATH=$(STAGE) bash tools/molecule-parallel.sh default pipeline faults
+	# wall time of each play (stage) of every ansible-playbook run of the scenarios
 	$(BIN)/python tools/stage-times.py build/molecule-pipeline-ansible.log
+	$(BIN)/python tools/stage-times.py build/molecule-faults-ansible.log
 
 test: deps lint sanity units build kernel-test pytest molecule ## everything CI runs
 

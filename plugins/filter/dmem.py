@@ -13,6 +13,7 @@ from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_size import (
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_param import (
     DEFAULT_SECTION_SIZE, DmemSpec, parse, render, validate)
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_savings import fleet
+from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_rollout import halt_reason, host_states
 
 
 def _wrap(func):
@@ -61,6 +62,19 @@ def dmem_fleet(reports, failed=None):
     return fleet(reports, failed)
 
 
+def dmem_rollout_halt(statuses, max_fail_percentage=0):
+    if not isinstance(statuses, dict):
+        raise DmemError('statuses', 'must be a dict of host name to rollout status', statuses)
+    return halt_reason(statuses, max_fail_percentage)
+
+
+def dmem_host_states(hosts, results, measured):
+    if not isinstance(results, dict):
+        raise DmemError('results', 'must be a dict of host name to rollout result', results)
+    return host_states(list(hosts), results, list(measured))
+
+
 class FilterModule(object):
     def filters(self):
-        return dict((f.__name__, _wrap(f)) for f in (dmem_parse, dmem_format, dmem_bytes, dmem_size, dmem_human, dmem_fleet))
+        return dict((f.__name__, _wrap(f)) for f in (dmem_parse, dmem_format, dmem_bytes, dmem_size, dmem_human, dmem_fleet,
+                                                     dmem_rollout_halt, dmem_host_states))

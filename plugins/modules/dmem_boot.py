@@ -244,7 +244,7 @@ class Boot(object):
             return None
         if record is None:
             record = model.new_record(params['release'] if state == 'pinned' and params['release'] else release,
-                                      [w for w in cmdline if w.startswith('dmem=')], self.original(), now())
+                                      [w for w in cmdline if w.startswith('dmem=')], self.original(cmdline), now())
         try:
             if state == 'candidate':
                 if not params['release']:
@@ -273,15 +273,17 @@ class Boot(object):
             self.fail(str(exc))
         return record
 
-    def original(self):
+    def original(self, cmdline):
         """What the host's own boot configuration said before the collection touched it."""
+        # the host's own arguments: what it booted with, less the boot loader's and dmem=
+        own = [w for w in cmdline if not w.startswith(('BOOT_IMAGE=', 'dmem=', model.TOKEN_ARG + '='))]
         if self.flavour == 'update-grub':
             value, source = grub_default_of(defaults_texts(self.params['grub_defaults']))
             env = grubenv_parse(read(self.params['grubenv']))
             return dict(bootloader='update-grub', grub_default=value, grub_default_source=source,
-                        saved_entry=env.get('saved_entry'), next_entry=env.get('next_entry'))
+                        saved_entry=env.get('saved_entry'), next_entry=env.get('next_entry'), cmdline=own)
         rc, out, err = self.module.run_command([self.grubby_bin(), '--default-kernel'])
-        return dict(bootloader='grubby', default_kernel=out.strip() if rc == 0 else None)
+        return dict(bootloader='grubby', default_kernel=out.strip() if rc == 0 else None, cmdline=own)
 
     def save(self, record):
         if record is None:

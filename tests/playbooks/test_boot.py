@@ -128,6 +128,7 @@ def test_pinned_makes_what_runs_the_verified_default_and_leaves_stock_entries_al
     record = host.record()
     assert record['verified'] == dict(release=STOCK, dmem=[], since=record['verified']['since'], how='baseline', token=None)
     assert record['original']['grub_default'] == '0'
+    assert record['original']['cmdline'] == ['root=UUID=1234abcd', 'ro', 'console=ttyS0']
     assert result['next_boot']['entry'] == model.VERIFIED_ID and result['next_boot']['release'] == STOCK
     # the stock entries are exactly the distribution's
     stock = host.pristine.split('### BEGIN %s/10_linux ###' % host.etc.joinpath('grub.d'))[1]

@@ -43,3 +43,30 @@ def test_report_writes_json_and_html_and_is_idempotent(ansible, tmp_path):
     second = ansible.playbook(os.path.join(HERE, 'report.yml'), '-i', inventory)
     assert second.returncode == 0, second.stdout + second.stderr
     assert 'changed=0' in second.stdout and 'changed=1' not in second.stdout
+
+
+def test_report_lists_every_host_with_its_state(ansible, tmp_path):
+    """A failed and a not reached host (their rollout results), and one that cannot be reached at all."""
+    names = sorted(os.listdir(HOSTS))[:3]
+    report_dir = tmp_path / 'report'
+    inventory = write_inventory(tmp_path, names, report_dir)
+    with open(inventory, 'a') as handle:
+        handle.write('[captured]\ngone ansible_host=127.0.0.1 ansible_port=9 ansible_connection=ssh '
+                     'ansible_ssh_common_args="-o ConnectTimeout=2"\n')
+    results = tmp_path / 'results.yml'
+    results.write_text(
+        u'dmem_reboot_result: "{{ {%r: {\'status\': \'failed\', \'reason\': \'trial guard: red\'}, '
+        u'%r: {\'status\': \'not_reached\', \'reason\': \'rollout halted\'}}[inventory_hostname] | default({\'status\': \'ok\'}) }}"\n'
+        % (names[0], names[1]))
+    run = ansible.playbook(os.path.join(HERE, 'report.yml'), '-i', inventory, '-e', '@' + str(results))
+    # the unreachable host is counted by ansible; the report is written all the same
+    assert run.returncode == 4, run.stdout + run.stderr
+    with open(str(report_dir / 'fleet.json')) as handle:
+        fleet = json.load(handle)['fleet']
+    states = dict((item['host'], (item['state'], item['reason'])) for item in fleet['failed'])
+    assert states == {names[0]: ('failed', 'trial guard: red'), names[1]: ('not_reached', 'rollout halted'),
+                      'gone': ('unreachable', 'could not be reached, so it was left out')}
+    # the failed and the not reached host run their verified configurations: measured all the same
+    assert fleet['hosts'] == 3
+    html = (report_dir / 'index.html').read_text()
+    assert html.count('<td>not_reached</td>') == 1 and html.count('<td>unreachable</td>') == 1

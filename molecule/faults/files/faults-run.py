@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The faults scenario's driver: run ansible-playbook, kill it where a test says, wait for a host.
 
   faults-run.py run --log FILE [--kill-after TASK | --kill-at TASK [--delay S]] -- ANSIBLE-PLAYBOOK ARGS...
