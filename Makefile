@@ -60,9 +60,9 @@ check: stage ## fast inner loop: unit tests and lint
 kernel-test: deps ## build the dmemfs kernel (cached) and run its tests in QEMU
 	bash kernel/tests/run
 
-molecule: deps stage ## Molecule scenarios on the local QEMU fleet side by side: the harness, the pipeline, the faults
+molecule: deps stage ## Molecule scenarios on the local QEMU fleet side by side: the pipeline, the faults
 	rm -f build/molecule-pipeline-ansible.log build/molecule-faults-ansible.log
-	ANSIBLE_COLLECTIONS_PATH=$(STAGE) bash tools/molecule-parallel.sh default pipeline faults
+	ANSIBLE_COLLECTIONS_PATH=$(STAGE) bash tools/molecule-parallel.sh pipeline faults
 	# wall time of each play (stage) of every ansible-playbook run of the scenarios
 	$(BIN)/python tools/stage-times.py build/molecule-pipeline-ansible.log
 	$(BIN)/python tools/stage-times.py build/molecule-faults-ansible.log

@@ -6,7 +6,7 @@
 #
 #   tools/molecule-parallel.sh default pipeline faults
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 mkdir -p build
 declare -A pid start
 for s in "$@"; do

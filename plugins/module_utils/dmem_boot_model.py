@@ -254,50 +254,50 @@ linux_entries=$(GRUB_DISABLE_RECOVERY=true "$linux_script" 2>/dev/null)
 # must not become the saved default, and a failed one must not stop GRUB in
 # its menu).
 entry() {
-	printf '%%s\n' "$linux_entries" | awk -v rel="$1" -v id="$2" -v title="$3" -v args="$4" '
-	function emit(   i, line, w) {
-		printf "menuentry '\''%%s'\'' --class gnu-linux --class gnu --class os $menuentry_id_option '\''%%s'\'' {\n", title, id
-		for (i = 2; i < n - 1; i++) {
-			line = body[i]
-			sub(/^[ \t]+/, "", line)
-			if (line ~ /^(savedefault|recordfail)$/)
-				continue
-			split(line, w, /[ \t]+/)
-			if (w[1] ~ /^linux(16|efi)?$/ && args != "")
-				line = line " " args
-			printf "\t%%s\n", line
-		}
-		print "}"
-	}
-	done { next }
-	!inside && /^[ \t]*menuentry / {
-		inside = 1; depth = 1; n = 1; body[n++] = $0; match_rel = 0
-		recovery = index($0, "-recovery-") > 0
-		next
-	}
-	inside {
-		body[n++] = $0
-		if ($0 ~ /\{[ \t]*$/) depth++
-		else if ($0 ~ /^[ \t]*\}[ \t]*$/) depth--
-		split($0, w, /[ \t]+/)
-		k = (w[1] == "") ? 2 : 1
-		if (w[k] ~ /^linux(16|efi)?$/) {
-			path = w[k + 1]; sub(/.*\//, "", path)
-			if (path == "vmlinuz-" rel) match_rel = 1
-			for (j = k + 2; (j in w); j++) if (w[j] == "single") recovery = 1
-		}
-		if (depth == 0) {
-			inside = 0
-			if (match_rel && !recovery) { emit(); done = 1 }
-		}
-	}'
+    printf '%%s\n' "$linux_entries" | awk -v rel="$1" -v id="$2" -v title="$3" -v args="$4" '
+    function emit(   i, line, w) {
+        printf "menuentry '\''%%s'\'' --class gnu-linux --class gnu --class os $menuentry_id_option '\''%%s'\'' {\n", title, id
+        for (i = 2; i < n - 1; i++) {
+            line = body[i]
+            sub(/^[ \t]+/, "", line)
+            if (line ~ /^(savedefault|recordfail)$/)
+                continue
+            split(line, w, /[ \t]+/)
+            if (w[1] ~ /^linux(16|efi)?$/ && args != "")
+                line = line " " args
+            printf "\t%%s\n", line
+        }
+        print "}"
+    }
+    done { next }
+    !inside && /^[ \t]*menuentry / {
+        inside = 1; depth = 1; n = 1; body[n++] = $0; match_rel = 0
+        recovery = index($0, "-recovery-") > 0
+        next
+    }
+    inside {
+        body[n++] = $0
+        if ($0 ~ /\{[ \t]*$/) depth++
+        else if ($0 ~ /^[ \t]*\}[ \t]*$/) depth--
+        split($0, w, /[ \t]+/)
+        k = (w[1] == "") ? 2 : 1
+        if (w[k] ~ /^linux(16|efi)?$/) {
+            path = w[k + 1]; sub(/.*\//, "", path)
+            if (path == "vmlinuz-" rel) match_rel = 1
+            for (j = k + 2; (j in w); j++) if (w[j] == "single") recovery = 1
+        }
+        if (depth == 0) {
+            inside = 0
+            if (match_rel && !recovery) { emit(); done = 1 }
+        }
+    }'
 }
 
 verified=$(entry "$verified_release" %(verified_id)s \
-	"dmemfs.fleet: verified, Linux $verified_release${verified_args:+ $verified_args}" "$verified_args")
+    "dmemfs.fleet: verified, Linux $verified_release${verified_args:+ $verified_args}" "$verified_args")
 if [ -n "$verified" ]; then
-	printf '%%s\n' "$verified"
-	cat <<'GRUB'
+    printf '%%s\n' "$verified"
+    cat <<'GRUB'
 if [ -z "${boot_once}" ]; then
   set default="%(verified_id)s"
 else
@@ -306,24 +306,24 @@ else
 fi
 GRUB
 else
-	echo "09_dmemfs_fleet: no boot entry for the verified kernel $verified_release; the host's own GRUB_DEFAULT applies" >&2
-	echo "# dmemfs.fleet: no boot entry for the verified kernel $verified_release"
+    echo "09_dmemfs_fleet: no boot entry for the verified kernel $verified_release; the host's own GRUB_DEFAULT applies" >&2
+    echo "# dmemfs.fleet: no boot entry for the verified kernel $verified_release"
 fi
 if [ -n "$trial_release" ]; then
-	trial=$(entry "$trial_release" %(trial_id)s "dmemfs.fleet: trial, Linux $trial_release" '${%(args_var)s}')
-	if [ -n "$trial" ]; then
-		cat <<'GRUB'
+    trial=$(entry "$trial_release" %(trial_id)s "dmemfs.fleet: trial, Linux $trial_release" '${%(args_var)s}')
+    if [ -n "$trial" ]; then
+        cat <<'GRUB'
 if [ -n "${%(once_var)s}" ]; then
   set %(args_var)s="${%(once_var)s}"
   export %(args_var)s
   set %(once_var)s=
   save_env %(once_var)s
 GRUB
-		printf '%%s\n' "$trial"
-		echo 'fi'
-	else
-		echo "09_dmemfs_fleet: no boot entry for the candidate kernel $trial_release" >&2
-	fi
+        printf '%%s\n' "$trial"
+        echo 'fi'
+    else
+        echo "09_dmemfs_fleet: no boot entry for the candidate kernel $trial_release" >&2
+    fi
 fi
 '''
 

@@ -110,10 +110,14 @@ options:
     default: /proc
 attributes:
   check_mode:
+    description: Can run in check mode and return the changed status without modifying the host.
     support: full
   diff_mode:
+    description: Returns the record, the script and the grubenv variables before and after.
     support: full
   platform:
+    description: Target OS families.
+    support: full
     platforms: posix
 seealso:
   - module: dmemfs.fleet.dmem_facts

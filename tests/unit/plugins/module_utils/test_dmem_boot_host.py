@@ -8,7 +8,6 @@ __metaclass__ = type
 
 import hashlib
 import json
-import os
 import struct
 
 from ansible_collections.dmemfs.fleet.plugins.module_utils import dmem_boot_host as host
