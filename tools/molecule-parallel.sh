@@ -4,7 +4,7 @@
 # build/molecule-<scenario>.out, then print each one's wall time and result.
 # Exits non-zero when any failed, after printing the end of its output.
 #
-#   tools/molecule-parallel.sh default pipeline faults
+#   tools/molecule-parallel.sh pipeline
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 mkdir -p build

@@ -27,6 +27,10 @@ from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_bootloader impor
 RECORD = '/var/lib/dmemfs-fleet/boot.json'
 SCRIPT = '/etc/grub.d/09_dmemfs_fleet'
 DRAINED = '/var/lib/dmemfs-fleet/drained'
+# The trial guard as the dmem_boot role installs it (the unit names this path).
+GUARD_SCRIPT = '/usr/local/libexec/dmemfs-fleet/trial-guard'
+GUARD_UNIT = '/etc/systemd/system/dmemfs-trial-guard.service'
+GUARD_WANTS = '/etc/systemd/system/sysinit.target.wants/dmemfs-trial-guard.service'
 GRUB_CFG = '/boot/grub/grub.cfg'
 GRUBENV = '/boot/grub/grubenv'
 GRUB_DEFAULTS = '/etc/default/grub'
@@ -245,6 +249,29 @@ def gather_boot(tree, firmware, bootloader, run=None, grub_probe='grub-probe'):
         'kernels': kernels(tree),
         # dmem_reboot drained this host and has not undrained it yet
         'drained': tree.exists(DRAINED.lstrip('/')),
+        'guard': guard_state(tree),
+    }
+
+
+def _sha256(text):
+    return None if text is None else hashlib.sha256(text.encode('utf-8')).hexdigest()
+
+
+def guard_state(tree):
+    """The installed trial guard: its files' sha256 (None where absent) and whether it is enabled.
+
+    The role compares them with its own files and skips the installation when
+    they match: on a slow host each module call it saves is seconds.
+    """
+    try:
+        executable = bool(os.stat(tree.path(GUARD_SCRIPT.lstrip('/'))).st_mode & 0o100)
+    except OSError:
+        executable = False
+    return {
+        'script_sha256': _sha256(tree.read(GUARD_SCRIPT.lstrip('/'))),
+        'script_executable': executable,
+        'unit_sha256': _sha256(tree.read(GUARD_UNIT.lstrip('/'))),
+        'enabled': os.path.islink(tree.path(GUARD_WANTS.lstrip('/'))),
     }
 
 

@@ -136,3 +136,27 @@ def test_gather_boot_reads_the_record_the_environment_block_and_drain(tmp_path):
     assert boot['grubenv_writable'] is None and boot['default'] is None
     (root / 'var' / 'lib' / 'dmemfs-fleet' / 'boot.json').write_text(u'{not json')
     assert host.gather_boot(tree, 'bios', 'update-grub')['record_problems'][0].startswith(host.RECORD + ' is not JSON')
+
+
+def test_guard_state_absent_then_installed_and_enabled(tmp_path):
+    """The role skips installing the guard only when these match its files."""
+    root = tmp_path / 'root'
+    root.mkdir()
+    assert host.guard_state(HostTree(str(root))) == {
+        'script_sha256': None, 'script_executable': False, 'unit_sha256': None, 'enabled': False}
+    script = root / host.GUARD_SCRIPT.lstrip('/')
+    script.parent.mkdir(parents=True)
+    script.write_text(u'#!/usr/bin/python3\n')
+    unit = root / host.GUARD_UNIT.lstrip('/')
+    unit.parent.mkdir(parents=True)
+    unit.write_text(u'[Unit]\n')
+    state = host.guard_state(HostTree(str(root)))
+    assert state['script_sha256'] == hashlib.sha256(b'#!/usr/bin/python3\n').hexdigest()
+    assert state['unit_sha256'] == hashlib.sha256(b'[Unit]\n').hexdigest()
+    assert not state['script_executable'] and not state['enabled']
+    script.chmod(0o755)
+    wants = root / host.GUARD_WANTS.lstrip('/')
+    wants.parent.mkdir(parents=True)
+    wants.symlink_to(host.GUARD_UNIT)
+    state = host.guard_state(HostTree(str(root)))
+    assert state['script_executable'] and state['enabled']
