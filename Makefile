@@ -10,7 +10,7 @@ COLL := $(STAGE)/ansible_collections/dmemfs/fleet
 ANSIBLE_TEST_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help deps venv stage lint sanity units pytest build check test demo kernel-test molecule fleet-down clean
+.PHONY: help deps venv stage lint sanity units pytest build check test demo kernel-test molecule faults fleet-down clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -47,8 +47,9 @@ sanity: stage $(ANSIBLE_TEST_PIP) ## ansible-test sanity
 units: stage $(ANSIBLE_TEST_PIP) ## ansible-test units
 	cd $(COLL) && ansible-test units --venv --python 3.11 --color no
 
-pytest: stage ## pytest: modules and filters run by ansible-playbook, tools
-	cd $(COLL) && ANSIBLE_COLLECTIONS_PATH=$(STAGE) pytest -p no:cacheprovider -q tests/playbooks
+PYTEST_ARGS ?=
+pytest: stage ## pytest: modules and filters run by ansible-playbook, tools (PYTEST_ARGS: e.g. -k NAME)
+	cd $(COLL) && ANSIBLE_COLLECTIONS_PATH=$(STAGE) pytest -p no:cacheprovider -q tests/playbooks $(PYTEST_ARGS)
 
 build: stage ## ansible-galaxy collection build + install + ansible-doc of every module
 	bash tests/tools/build-install-doc.sh $(COLL) $(CURDIR)/build
@@ -66,7 +67,13 @@ molecule: deps stage ## Molecule on the local QEMU fleet: the harness, the whole
 	# wall time of each play (stage) of every ansible-playbook run of the scenario
 	$(BIN)/python tools/stage-times.py build/molecule-pipeline-ansible.log
 
-test: deps lint sanity units build kernel-test pytest molecule ## everything CI runs
+faults: deps stage ## the pipeline scenario with every fault injection (a-h, about 70 min; make test runs a, b and f)
+	rm -f build/molecule-pipeline-ansible.log
+	DMEMFS_FAULTS=all ANSIBLE_COLLECTIONS_PATH=$(STAGE) bash tools/molecule-parallel.sh pipeline
+	$(BIN)/python tools/stage-times.py build/molecule-pipeline-ansible.log
+
+test: deps venv ## everything CI runs: lint sanity units build, with the kernel and VM image built meanwhile, then kernel-test pytest molecule
+	bash tools/test-all.sh
 
 REPORT := $(CURDIR)/build/report
 

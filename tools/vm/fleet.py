@@ -11,7 +11,7 @@ build-image.sh makes, boots through the guest's own GRUB, and gets:
   127.0.0.1 (only loopback is ever used),
 * an i6300esb hardware watchdog (QEMU resets the VM when it expires, as a
   server's iTCO or IPMI watchdog would),
-* optional extra blank disks (``disks``, e.g. the two halves of an md RAID1),
+* optional extra blank disks (``disks``, e.g. a physical volume for LVM),
 * a QMP socket, so ``reset`` can power-cycle a VM the way a BMC would,
 * its serial console written to <fleet-dir>/<name>.console.log, kept after
   the VM is gone.

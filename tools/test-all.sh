@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# make test: everything CI runs, in the order that keeps a cold run short.
+#
+# On a fresh machine the kernel build (about 25 min on two cores) and the VM
+# base image (a few minutes) are the long poles, and nothing of lint, sanity,
+# units, the collection build or pytest needs either (but the one pytest test
+# that reads the real kernel cache): both start in the background first, and
+# those checks run meanwhile (they use mostly one core). Then the kernel
+# tests (the build is a cache hit), that one pytest test and Molecule. With
+# warm caches the background jobs end at once. Each step's wall time is
+# printed at the end.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+mkdir -p build
+make_=${MAKE:-make}
+
+declare -a times
+step() {
+	local name=$1 t0=$SECONDS
+	shift
+	"$@"
+	local rc=$?
+	times+=("$(printf '%6d s  %s' $((SECONDS - t0)) "$name")")
+	return $rc
+}
+summary() {
+	echo "test-all: wall time of each step"
+	printf '  %s\n' "${times[@]}"
+	echo "test-all: total $SECONDS s"
+}
+fail() {
+	summary
+	echo "test-all: FAILED: $*" >&2
+	exit 1
+}
+
+t0=$SECONDS
+bash kernel/build.sh >build/kernel-build.log 2>&1 &
+kernel_pid=$!
+bash tools/vm/build-image.sh >build/image-build.log 2>&1 &
+image_pid=$!
+echo "test-all: kernel build (pid $kernel_pid, build/kernel-build.log) and VM image (pid $image_pid, build/image-build.log) in the background"
+
+# the pytest test of the kernel_build role on the real (warm) kernel cache runs after the build
+warm=test_default_inputs_with_a_warm_cache
+for target in lint sanity units build pytest; do
+	args=()
+	[ "$target" = pytest ] && args=("PYTEST_ARGS=-k 'not $warm'")
+	step "$target" "$make_" "$target" "${args[@]}" || { kill "$kernel_pid" "$image_pid" 2>/dev/null; fail "make $target"; }
+done
+
+wait "$kernel_pid"
+kernel_rc=$?
+times+=("$(printf '%6d s  %s' $((SECONDS - t0)) 'kernel build (background, from the start)')")
+[ "$kernel_rc" = 0 ] || { tail -n 40 build/kernel-build.log; fail "kernel/build.sh (build/kernel-build.log)"; }
+wait "$image_pid"
+image_rc=$?
+times+=("$(printf '%6d s  %s' $((SECONDS - t0)) 'VM image (background, from the start)')")
+[ "$image_rc" = 0 ] || { tail -n 40 build/image-build.log; fail "tools/vm/build-image.sh (build/image-build.log)"; }
+
+step kernel-test "$make_" kernel-test || fail "make kernel-test"
+step "pytest $warm" "$make_" pytest "PYTEST_ARGS=-k $warm" || fail "make pytest ($warm)"
+step molecule "$make_" molecule || fail "make molecule"
+summary
