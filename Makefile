@@ -67,7 +67,7 @@ molecule: deps stage ## Molecule on the local QEMU fleet: the harness, the whole
 	# wall time of each play (stage) of every ansible-playbook run of the scenario
 	$(BIN)/python tools/stage-times.py build/molecule-pipeline-ansible.log
 
-faults: deps stage ## the pipeline scenario with every fault injection (a-h, about 70 min; make test runs a, b and f)
+faults: deps stage ## the pipeline scenario with every fault injection (a-h, about 70 min; make test runs a and b)
 	rm -f build/molecule-pipeline-ansible.log
 	DMEMFS_FAULTS=all ANSIBLE_COLLECTIONS_PATH=$(STAGE) bash tools/molecule-parallel.sh pipeline
 	$(BIN)/python tools/stage-times.py build/molecule-pipeline-ansible.log
