@@ -49,14 +49,15 @@ for target in lint sanity units build pytest; do
 	step "$target" "$make_" "$target" "${args[@]}" || { kill "$kernel_pid" "$image_pid" 2>/dev/null; fail "make $target"; }
 done
 
-wait "$kernel_pid"
-kernel_rc=$?
-times+=("$(printf '%6d s  %s' $((SECONDS - t0)) 'kernel build (background, from the start)')")
-[ "$kernel_rc" = 0 ] || { tail -n 40 build/kernel-build.log; fail "kernel/build.sh (build/kernel-build.log)"; }
-wait "$image_pid"
-image_rc=$?
-times+=("$(printf '%6d s  %s' $((SECONDS - t0)) 'VM image (background, from the start)')")
-[ "$image_rc" = 0 ] || { tail -n 40 build/image-build.log; fail "tools/vm/build-image.sh (build/image-build.log)"; }
+# await PID NAME LOG: wait for a background job, time it from the start, fail with its log's end
+await() {
+	wait "$1"
+	local rc=$?
+	times+=("$(printf '%6d s  %s' $((SECONDS - t0)) "$2 (background, from the start)")")
+	[ "$rc" = 0 ] || { tail -n 40 "$3"; fail "$2 ($3)"; }
+}
+await "$kernel_pid" kernel/build.sh build/kernel-build.log
+await "$image_pid" tools/vm/build-image.sh build/image-build.log
 
 step kernel-test "$make_" kernel-test || fail "make kernel-test"
 step "pytest $warm" "$make_" pytest "PYTEST_ARGS=-k $warm" || fail "make pytest ($warm)"
