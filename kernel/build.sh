@@ -42,6 +42,10 @@
 #   DMEMFS_DRY_RUN=1        check the inputs, print HASH=, CACHED=yes|no and
 #                           OUTPUT_DIR=, build nothing
 set -euo pipefail
+# An outer make (make test, make pytest) exports MAKELEVEL and MAKEFLAGS: a
+# make started here would then print "Entering directory" lines into the
+# output we read (kernelrelease) and try to use the outer jobserver.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 
 script=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 here=$(dirname "$script")
@@ -370,7 +374,7 @@ for f in "${built[@]}"; do
 	esac
 done
 [ -n "$image" ] || die "$target made no kernel image package (made: ${names[*]})"
-release=$(make -s kernelrelease)
+release=$(make -s --no-print-directory kernelrelease)
 
 tmp=$out.tmp.$$
 rm -rf "$tmp"
