@@ -32,6 +32,7 @@
 #   DMEMFS_CONFIG_FRAGMENTS colon-separated fragments merged over the base
 #                           (default kernel/configs/dmemfs.config:
 #                           kernel/configs/trial-boot.config:
+#                           kernel/configs/hypervisor.config:
 #                           kernel/configs/qemu-guest.config; set but empty:
 #                           none)
 #   DMEMFS_PACKAGE          deb (default, bindeb-pkg) or rpm (binrpm-pkg,
@@ -95,7 +96,7 @@ trap cleanup EXIT
 kind=${DMEMFS_KERNEL_SOURCE:-debian}
 patchdir=${DMEMFS_PATCH_DIR:-$here/patches/linux-6.12}
 config_base=${DMEMFS_CONFIG_BASE:-defconfig}
-fragment_list=${DMEMFS_CONFIG_FRAGMENTS-$here/configs/dmemfs.config:$here/configs/trial-boot.config:$here/configs/qemu-guest.config}
+fragment_list=${DMEMFS_CONFIG_FRAGMENTS-$here/configs/dmemfs.config:$here/configs/trial-boot.config:$here/configs/hypervisor.config:$here/configs/qemu-guest.config}
 package=${DMEMFS_PACKAGE:-deb}
 cache=${DMEMFS_CACHE_DIR:-$HOME/.cache/dmemfs-fleet}
 jobs=${DMEMFS_JOBS:-2}

@@ -7,7 +7,9 @@
  *
  *   dmemtest info     print memmap, dmem and iomem figures
  *   dmemtest nodmem   checks for a kernel booted without dmem=
- *   dmemtest fs       dmemfs checks for every page size
+ *   dmemtest fs       dmemfs checks for every page size, and the host-side
+ *                     calls QEMU makes on a guest's RAM (compat-*)
+ *   dmemtest kvm      KVM guests whose RAM is a dmemfs file (2M and 1G)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/io_uring.h>
+#include <linux/kvm.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -28,6 +34,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -133,6 +140,12 @@ static int cmd_info(void)
 
 	printf("INFO nr_memmap_boot_pages %lld\n", vmstat("nr_memmap_boot_pages"));
 	printf("INFO nr_memmap_pages %lld\n", vmstat("nr_memmap_pages"));
+	printf("INFO hugepages_2m %lld\n",
+	       read_ll("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"));
+	printf("INFO hugepages_1g %lld\n",
+	       read_ll("/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages"));
+	printf("INFO hugetlb_optimize_vmemmap %lld\n",
+	       read_ll("/proc/sys/vm/hugetlb_optimize_vmemmap"));
 	printf("INFO dmem_total %lld\n", read_ll(SYS "total_bytes"));
 	printf("INFO dmem_free %lld\n", read_ll(SYS "free_bytes"));
 	printf("INFO dmem_memmap_saved %lld\n", read_ll(SYS "memmap_saved_bytes"));
@@ -700,6 +713,292 @@ static void fs_umount_mapped(void)
 	       read_ll(SYS "free_bytes"), free0);
 }
 
+/*
+ * What QEMU (and the tools around it) can do with guest RAM that is a
+ * dmemfs file: each row makes the host-side call a QEMU feature makes on
+ * guest RAM, once on anonymous memory (the control: the call itself works
+ * here) and once on a populated 2M dmemfs mapping, and compares the
+ * outcome with the documented one (kernel/README.md, "QEMU and KVM on dmemfs").
+ * The mapping is VM_PFNMAP: whatever copies through it works, whatever
+ * must pin its pages (get_user_pages) fails.
+ */
+struct call_out {
+	int err;	/* 0: worked, else errno */
+	int data_ok;	/* the bytes moved are the right ones */
+};
+
+/* An outcome as text: "ok" or the errno's name, for the report. */
+static const char *outcome(int err)
+{
+	static char buf[32];
+
+	switch (err) {
+	case 0: return "ok";
+	case EFAULT: return "EFAULT";
+	case EIO: return "EIO";
+	case EINVAL: return "EINVAL";
+	case ENOMEM: return "ENOMEM";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	}
+	snprintf(buf, sizeof(buf), "errno %d", err);
+	return buf;
+}
+
+struct compat_env {
+	char *dm;	/* 2M of dmemfs, filled with pattern seed 7 */
+	char *anon;	/* 2M of anonymous memory, filled the same way */
+	int dfd;	/* the dmemfs file */
+	int src;	/* a tmpfs file with pattern seed 9 */
+	int blk;	/* a loop block device over it, O_DIRECT */
+};
+
+#define CSZ (2 * MB)
+
+static struct call_out c_pread_tmpfs(struct compat_env *e, char *buf)
+{
+	ssize_t n = pread(e->src, buf, CSZ, 0);
+
+	return (struct call_out){ n < 0 ? errno : 0,
+		n == (ssize_t)CSZ && !check((uint64_t *)buf, CSZ, 9) };
+}
+
+static struct call_out c_pwrite_tmpfs(struct compat_env *e, char *buf)
+{
+	char *back = malloc(CSZ);
+	ssize_t n = pwrite(e->src, buf, CSZ, CSZ);
+	int ok = back && pread(e->src, back, CSZ, CSZ) == (ssize_t)CSZ &&
+		 !memcmp(back, buf, CSZ);
+	int err = n < 0 ? errno : 0;
+
+	free(back);
+	return (struct call_out){ err, n == (ssize_t)CSZ && ok };
+}
+
+static struct call_out c_pread_direct(struct compat_env *e, char *buf)
+{
+	ssize_t n = pread(e->blk, buf, CSZ, 0);
+
+	return (struct call_out){ n < 0 ? errno : 0,
+		n == (ssize_t)CSZ && !check((uint64_t *)buf, CSZ, 9) };
+}
+
+static struct call_out c_uring_register(struct compat_env *e, char *buf)
+{
+	struct io_uring_params prm = { 0 };
+	struct iovec iov = { buf, CSZ };
+	int ring = syscall(__NR_io_uring_setup, 4, &prm);
+	int r, err;
+
+	if (ring < 0)
+		return (struct call_out){ errno, 0 };
+	r = syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS,
+		    &iov, 1);
+	err = r < 0 ? errno : 0;
+	close(ring);
+	return (struct call_out){ err, 1 };
+}
+
+static struct call_out c_populate(struct compat_env *e, char *buf)
+{
+	int r = madvise(buf, CSZ, 23 /* MADV_POPULATE_WRITE */);
+
+	return (struct call_out){ r < 0 ? errno : 0,
+				  !check((uint64_t *)buf, CSZ, 7) };
+}
+
+static struct call_out c_proc_mem(struct compat_env *e, char *buf)
+{
+	uint64_t word = 0;
+	int fd = open("/proc/self/mem", O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : pread(fd, &word, 8, (off_t)(uintptr_t)buf);
+	int err = n < 0 ? errno : 0;
+
+	if (fd >= 0)
+		close(fd);
+	return (struct call_out){ err, n == 8 && word == *(uint64_t *)buf };
+}
+
+static struct call_out c_process_vm_readv(struct compat_env *e, char *buf)
+{
+	uint64_t word = 0;
+	struct iovec local = { &word, 8 }, remote = { buf, 8 };
+	ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+
+	return (struct call_out){ n < 0 ? errno : 0,
+				  n == 8 && word == *(uint64_t *)buf };
+}
+
+static struct call_out c_vmsplice(struct compat_env *e, char *buf)
+{
+	struct iovec iov = { buf, 4096 };
+	int pfd[2], err;
+	ssize_t n;
+
+	if (pipe(pfd))
+		return (struct call_out){ errno, 0 };
+	n = vmsplice(pfd[1], &iov, 1, 0);
+	err = n < 0 ? errno : 0;
+	close(pfd[0]);
+	close(pfd[1]);
+	return (struct call_out){ err, n == 4096 };
+}
+
+static struct call_out c_mlock(struct compat_env *e, char *buf)
+{
+	int r = mlock(buf, CSZ);
+	int err = r < 0 ? errno : 0;
+
+	munlock(buf, CSZ);
+	return (struct call_out){ err, !check((uint64_t *)buf, CSZ, 7) };
+}
+
+static struct call_out c_dontneed(struct compat_env *e, char *buf)
+{
+	int r = madvise(buf, CSZ, MADV_DONTNEED);
+
+	/* anonymous memory reads zeros after it, a shared file its data */
+	return (struct call_out){ r < 0 ? errno : 0, buf == e->anon ?
+		!nonzero((uint64_t *)buf, CSZ, 512) :
+		!check((uint64_t *)buf, CSZ, 7) };
+}
+
+static struct call_out c_punch_hole(struct compat_env *e, char *buf)
+{
+	int fd = buf == e->anon ? e->src : e->dfd;
+	int r = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			  buf == e->anon ? 3 * CSZ : 0, CSZ);
+
+	return (struct call_out){ r < 0 ? errno : 0, 1 };
+}
+
+struct compat_row {
+	const char *name;	/* compat-NAME */
+	const char *feature;	/* the QEMU feature that makes this call */
+	const char *call;
+	struct call_out (*fn)(struct compat_env *e, char *buf);
+	int want;		/* documented outcome on dmemfs: 0 or errno */
+};
+
+static const struct compat_row compat_rows[] = {
+	{ "buffered-read-into", "virtio-blk cache=writeback, aio=threads or io_uring; migration from a file",
+	  "pread() of a tmpfs file into guest RAM", c_pread_tmpfs, 0 },
+	{ "buffered-write-from", "virtio-blk writes, vhost-net (copy), migration to a file",
+	  "pwrite() of guest RAM to a tmpfs file", c_pwrite_tmpfs, 0 },
+	{ "odirect-read-into", "virtio-blk cache=none / directsync, aio=native",
+	  "O_DIRECT pread() of a block device into guest RAM", c_pread_direct, EFAULT },
+	{ "io-uring-register-buffers", "io_uring fixed buffers (SPDK, io_uring with registered RAM)",
+	  "IORING_REGISTER_BUFFERS over guest RAM", c_uring_register, EFAULT },
+	{ "madv-populate-write", "memory-backend prealloc=on (QEMU then touches every page itself)",
+	  "madvise(MADV_POPULATE_WRITE)", c_populate, EINVAL },
+	{ "proc-pid-mem", "gdb on the QEMU process, gdbstub-less debugging",
+	  "pread() of /proc/PID/mem at guest RAM", c_proc_mem, EIO },
+	{ "process-vm-readv", "debuggers, CRIU",
+	  "process_vm_readv() of guest RAM", c_process_vm_readv, EFAULT },
+	{ "vmsplice", "vhost-net zerocopy, vhost-scsi, RDMA: anything that pins guest RAM",
+	  "vmsplice() of guest RAM into a pipe", c_vmsplice, EFAULT },
+	{ "mlock", "-overcommit mem-lock=on",
+	  "mlock() of guest RAM", c_mlock, 0 },
+	{ "madv-dontneed", "virtio-balloon inflate, free page reporting (no memory goes back)",
+	  "madvise(MADV_DONTNEED)", c_dontneed, EINVAL },
+	{ "punch-hole", "virtio-balloon / free page reporting discard on a shared file",
+	  "fallocate(PUNCH_HOLE) of the RAM file", c_punch_hole, EOPNOTSUPP },
+};
+
+static int compat_setup(struct compat_env *e, char *loopdev, size_t len)
+{
+	char *tmp = malloc(4 * CSZ);
+	int ctl, n, lfd;
+
+	mkdir("/tmp", 01777);
+	e->src = open("/tmp/compat-src", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (!tmp || e->src < 0)
+		return -1;
+	fill((uint64_t *)tmp, 4 * CSZ, 9);
+	if (pwrite(e->src, tmp, 4 * CSZ, 0) != (ssize_t)(4 * CSZ))
+		return -1;
+	free(tmp);
+	ctl = open("/dev/loop-control", O_RDWR);
+	n = ctl < 0 ? -1 : ioctl(ctl, LOOP_CTL_GET_FREE);
+	if (ctl >= 0)
+		close(ctl);
+	if (n < 0)
+		return -1;
+	snprintf(loopdev, len, "/dev/loop%d", n);
+	lfd = open(loopdev, O_RDWR);
+	if (lfd < 0 || ioctl(lfd, LOOP_SET_FD, e->src) < 0)
+		return -1;
+	close(lfd);
+	e->blk = open(loopdev, O_RDONLY | O_DIRECT);
+	if (e->blk < 0)
+		return -1;
+	e->anon = mmap(NULL, CSZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	e->dfd = create("/mnt/compat/ram", CSZ);
+	e->dm = e->dfd >= 0 ? map(e->dfd, CSZ) : NULL;
+	if (e->anon == MAP_FAILED || !e->dm)
+		return -1;
+	return 0;
+}
+
+static void fs_qemu_calls(void)
+{
+	struct compat_env e = { .dfd = -1, .src = -1, .blk = -1 };
+	char loopdev[32] = "";
+	unsigned int i;
+
+	mkdir("/mnt/compat", 0755);
+	if (mount("none", "/mnt/compat", "dmemfs", 0, "pagesize=2M")) {
+		result(0, "compat", "mount: %s", strerror(errno));
+		return;
+	}
+	if (compat_setup(&e, loopdev, sizeof(loopdev))) {
+		result(0, "compat-setup", "%s (loop %s)", strerror(errno),
+		       loopdev);
+		goto out;
+	}
+	for (i = 0; i < sizeof(compat_rows) / sizeof(compat_rows[0]); i++) {
+		const struct compat_row *row = &compat_rows[i];
+		struct call_out a, d;
+		char name[64];
+
+		fill((uint64_t *)e.anon, CSZ, 7);
+		fill((uint64_t *)e.dm, CSZ, 7);
+		a = row->fn(&e, e.anon);
+		d = row->fn(&e, e.dm);
+		snprintf(name, sizeof(name), "compat-%s", row->name);
+		/* the control must work, or the row proves nothing */
+		result(!a.err && a.data_ok && d.err == row->want &&
+		       (d.err || d.data_ok), name,
+		       "%s: %s on dmemfs -> %s%s (documented: %s; on anonymous memory -> %s%s)",
+		       row->feature, row->call, outcome(d.err),
+		       !d.err && !d.data_ok ? ", wrong data" : "",
+		       outcome(row->want), outcome(a.err),
+		       !a.err && !a.data_ok ? ", wrong data" : "");
+	}
+out:
+	if (e.dm)
+		munmap(e.dm, CSZ);
+	if (e.anon && e.anon != MAP_FAILED)
+		munmap(e.anon, CSZ);
+	if (e.dfd >= 0)
+		close(e.dfd);
+	if (e.blk >= 0)
+		close(e.blk);
+	if (loopdev[0]) {
+		int lfd = open(loopdev, O_RDWR);
+
+		if (lfd >= 0) {
+			ioctl(lfd, LOOP_CLR_FD, 0);
+			close(lfd);
+		}
+	}
+	if (e.src >= 0)
+		close(e.src);
+	unlink("/tmp/compat-src");
+	unlink("/mnt/compat/ram");
+	umount("/mnt/compat");
+}
+
 static int cmd_fs(void)
 {
 	long long total = read_ll(SYS "total_bytes");
@@ -714,6 +1013,209 @@ static int cmd_fs(void)
 	fs_numa();
 	fs_bad_options();
 	fs_umount_mapped();
+	fs_qemu_calls();
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* KVM guests on dmemfs                                               */
+
+/*
+ * The guest: 32-bit flat protected mode, no paging, loaded at GPA 0.
+ * From EBX to ECX in steps of ESI it ORs what it finds into EDX (memory
+ * it is the first to read must be zero), then writes EAX ^ address; at the
+ * end it stores EDX at GPA 0x800 and halts.
+ */
+static const unsigned char kvm_guest_code[] = {
+	0x8b, 0x3b,			/* 0: mov edi, [ebx]   */
+	0x09, 0xfa,			/*    or edx, edi      */
+	0x89, 0xc7,			/*    mov edi, eax     */
+	0x31, 0xdf,			/*    xor edi, ebx     */
+	0x89, 0x3b,			/*    mov [ebx], edi   */
+	0x01, 0xf3,			/*    add ebx, esi     */
+	0x39, 0xcb,			/*    cmp ebx, ecx     */
+	0x72, 0xf0,			/*    jb 0             */
+	0x89, 0x15, 0x00, 0x08, 0x00, 0x00,	/* mov [0x800], edx */
+	0xf4,				/*    hlt              */
+};
+
+#define KVM_GUEST_DATA 4096	/* the guest's pattern starts here */
+#define KVM_GUEST_SEEN 0x800	/* where it leaves what it read */
+
+struct kvm_guest_out {
+	int exit_reason;	/* KVM_EXIT_HLT when it ran to its end */
+	uint32_t seen;		/* OR of what it read before writing */
+	uint64_t bad;		/* pattern words the host did not find */
+	long long pages[3];	/* KVM's pages_4k, pages_2m, pages_1g */
+	const char *err;
+};
+
+static long long kvm_vm_stat(int vmfd, const char *stat)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d/%s",
+		 getpid(), vmfd, stat);
+	return read_ll(path);
+}
+
+/* Run one guest over a new file of fsize bytes on a dmemfs mount. */
+static struct kvm_guest_out kvm_guest(int kvm, const char *path,
+				      uint64_t fsize, uint32_t token)
+{
+	struct kvm_guest_out o = { .exit_reason = -1 };
+	struct kvm_userspace_memory_region reg = { 0 };
+	struct kvm_segment seg = { .limit = 0xffffffff, .present = 1,
+				   .s = 1, .db = 1, .g = 1 };
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { 0 };
+	struct kvm_run *run = MAP_FAILED;
+	int fd = -1, vm = -1, vcpu = -1, runsz;
+	uint8_t *p = NULL;
+	uint64_t a;
+
+	fd = create(path, fsize);
+	p = fd >= 0 ? map(fd, fsize) : NULL;
+	if (!p) {
+		o.err = "file";
+		goto out;
+	}
+	memcpy(p, kvm_guest_code, sizeof(kvm_guest_code));
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	reg.memory_size = fsize;
+	reg.userspace_addr = (uintptr_t)p;
+	if (vm < 0 || ioctl(vm, KVM_SET_USER_MEMORY_REGION, &reg) < 0) {
+		o.err = "KVM_CREATE_VM / KVM_SET_USER_MEMORY_REGION";
+		goto out;
+	}
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	runsz = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vcpu >= 0 && runsz > 0)
+		run = mmap(NULL, runsz, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   vcpu, 0);
+	if (run == MAP_FAILED || ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0) {
+		o.err = "KVM_CREATE_VCPU";
+		goto out;
+	}
+	seg.type = 11;		/* code: execute, read, accessed */
+	seg.selector = 8;
+	sregs.cs = seg;
+	seg.type = 3;		/* data: read, write, accessed */
+	seg.selector = 16;
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = seg;
+	sregs.cr0 |= 1;		/* protected mode, paging off */
+	regs.rflags = 2;
+	regs.rax = token;
+	regs.rbx = KVM_GUEST_DATA;
+	regs.rcx = fsize;
+	regs.rsi = 4096;
+	if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0 ||
+	    ioctl(vcpu, KVM_SET_REGS, &regs) < 0) {
+		o.err = "KVM_SET_SREGS / KVM_SET_REGS";
+		goto out;
+	}
+	do {
+		if (ioctl(vcpu, KVM_RUN, 0) < 0 && errno != EINTR) {
+			o.err = "KVM_RUN";
+			goto out;
+		}
+	} while (run->exit_reason == KVM_EXIT_INTR);
+	o.exit_reason = run->exit_reason;
+	/* KVM's mappings of this guest's memory, while it exists */
+	o.pages[0] = kvm_vm_stat(vm, "pages_4k");
+	o.pages[1] = kvm_vm_stat(vm, "pages_2m");
+	o.pages[2] = kvm_vm_stat(vm, "pages_1g");
+	memcpy(&o.seen, p + KVM_GUEST_SEEN, sizeof(o.seen));
+	for (a = KVM_GUEST_DATA; a < fsize; a += 4096) {
+		uint32_t w;
+
+		memcpy(&w, p + a, sizeof(w));
+		if (w != (token ^ (uint32_t)a))
+			o.bad++;
+	}
+out:
+	if (run != MAP_FAILED)
+		munmap(run, runsz);
+	if (vcpu >= 0)
+		close(vcpu);
+	if (vm >= 0)
+		close(vm);
+	if (p)
+		munmap(p, fsize);
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	return o;
+}
+
+static void kvm_one(int kvm, const char *label, const char *opt,
+		    uint64_t psize, uint64_t fsize)
+{
+	char mnt[64], path[96], name[64], o[32];
+	long long free0, memmap0 = vmstat("nr_memmap_pages");
+	int lvl = psize == GB ? 2 : 1, i;
+
+	snprintf(mnt, sizeof(mnt), "/mnt/kvm%s", label);
+	mkdir(mnt, 0755);
+	snprintf(o, sizeof(o), "pagesize=%s", opt);
+	if (mount("none", mnt, "dmemfs", 0, o)) {
+		snprintf(name, sizeof(name), "kvm-%s-mount", label);
+		result(0, name, "mount -o %s: %s", o, strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/guest", mnt);
+	free0 = read_ll(SYS "free_bytes");
+	/* Three guests in a row, each on memory the one before freed. */
+	for (i = 0; i < 3; i++) {
+		uint32_t token = 0x5eed0000u + i * 0x1111u + (uint32_t)psize;
+		double t = now();
+		struct kvm_guest_out g = kvm_guest(kvm, path, fsize, token);
+
+		snprintf(name, sizeof(name), "kvm-%s-guest%d-ran", label, i + 1);
+		result(!g.err && g.exit_reason == KVM_EXIT_HLT && g.bad == 0,
+		       name,
+		       "%s; exit %d; %llu of %llu pattern words missing (token %#x), %.2fs",
+		       g.err ? g.err : "ok", g.exit_reason,
+		       (unsigned long long)g.bad,
+		       (unsigned long long)((fsize - KVM_GUEST_DATA) / 4096),
+		       token, now() - t);
+		snprintf(name, sizeof(name), "kvm-%s-guest%d-%s-entries", label,
+			 i + 1, lvl == 2 ? "1g" : "2m");
+		result(g.pages[lvl] == (long long)(fsize / psize) &&
+		       g.pages[0] == 0 && (lvl == 1 || g.pages[1] == 0), name,
+		       "KVM mapped %llu MiB of guest RAM as pages_4k %lld pages_2m %lld pages_1g %lld",
+		       (unsigned long long)(fsize >> 20), g.pages[0],
+		       g.pages[1], g.pages[2]);
+		snprintf(name, sizeof(name), "kvm-%s-guest%d-saw-zeros", label,
+			 i + 1);
+		result(!g.err && g.seen == 0, name,
+		       "OR of every word the guest read before writing: %#x",
+		       g.seen);
+	}
+	snprintf(name, sizeof(name), "kvm-%s-pool-back", label);
+	result(read_ll(SYS "free_bytes") == free0, name,
+	       "free %lld after three guests, %lld before",
+	       read_ll(SYS "free_bytes"), free0);
+	snprintf(name, sizeof(name), "kvm-%s-no-struct-page", label);
+	result(vmstat("nr_memmap_pages") == memmap0, name,
+	       "nr_memmap_pages %lld, %lld before the guests",
+	       vmstat("nr_memmap_pages"), memmap0);
+	umount(mnt);
+}
+
+static int cmd_kvm(void)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int api = kvm < 0 ? -1 : ioctl(kvm, KVM_GET_API_VERSION, 0);
+
+	result(kvm >= 0 && api == KVM_API_VERSION, "kvm-dev",
+	       "/dev/kvm: %s, API %d", kvm < 0 ? strerror(errno) : "open",
+	       api);
+	if (kvm < 0 || api != KVM_API_VERSION)
+		return 0;
+	kvm_one(kvm, "2m", "2M", 2 * MB, 64 * MB);
+	kvm_one(kvm, "1g", "1G", GB, GB);
+	close(kvm);
 	return 0;
 }
 
@@ -728,5 +1230,7 @@ int main(int argc, char **argv)
 		return cmd_nodmem();
 	if (!strcmp(argv[1], "fs"))
 		return cmd_fs();
+	if (!strcmp(argv[1], "kvm"))
+		return cmd_kvm();
 	return 2;
 }

@@ -21,6 +21,7 @@ import re
 import struct
 
 from ansible_collections.dmemfs.fleet.plugins.module_utils import dmem_boot_model as model
+from ansible_collections.dmemfs.fleet.plugins.module_utils import dmem_modules
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_bootloader import (
     grub_default_of, grubenv_parse)
 
@@ -91,8 +92,66 @@ def package_md5(tree, rel):
     return None
 
 
-def kernels(tree):
-    """Every kernel in /boot with whether GRUB could load its image and initrd."""
+def _device_modules(tree, path, depth=0):
+    """Driver modules of a sysfs device and of every device above it (the disk's and its controller's)."""
+    found = set()
+    sys_devices = os.path.realpath(tree.path('sys/devices'))
+    real = os.path.realpath(path)
+    while depth < 64 and real.startswith(sys_devices + os.sep):
+        module = os.path.join(real, 'driver', 'module')
+        if os.path.islink(module):
+            found.add(dmem_modules.norm(os.path.basename(os.readlink(module))))
+        real = os.path.dirname(real)
+        depth += 1
+    return found
+
+
+def _block_modules(tree, devnum, depth=0):
+    """Driver modules under a block device (MAJOR:MINOR): its disk's, its controller's, a dm/md device's slaves'."""
+    if not devnum or depth > 8:
+        return set()
+    real = os.path.realpath(tree.path('sys/dev/block/' + devnum))
+    if os.path.exists(os.path.join(real, 'partition')):
+        real = os.path.dirname(real)
+    found = _device_modules(tree, os.path.join(real, 'device'))
+    slaves = os.path.join(real, 'slaves')
+    for slave in (os.listdir(slaves) if os.path.isdir(slaves) else []):
+        dev = tree.read('sys/class/block/%s/dev' % slave)
+        if dev:
+            found |= _block_modules(tree, dev.strip(), depth + 1)
+    return found
+
+
+def _net_modules(tree, dev, depth=0):
+    """Driver modules of a NIC, and of the ports of a bridge, bond or VLAN it is made of."""
+    if not dev or depth > 8:
+        return set()
+    base = 'sys/class/net/' + dev
+    found = _device_modules(tree, os.path.join(tree.path(base), 'device'))
+    lower = [name[len('lower_'):] for name in tree.listdir(base) if name.startswith('lower_')]
+    for port in lower + tree.listdir(base + '/brif'):
+        found |= _net_modules(tree, port, depth + 1)
+    return found
+
+
+def modules_needed(tree):
+    """What the running boot uses: loaded modules, and the drivers of the root disk and the default route's NIC."""
+    nic = dmem_modules.default_route_dev(tree.read('proc/net/route'))
+    disk = sorted(_block_modules(tree, dmem_modules.mount_dev(tree.read('proc/self/mountinfo'), '/')))
+    net = sorted(_net_modules(tree, nic))
+    loaded = dmem_modules.loaded(tree.read('proc/modules'))
+    return dict(loaded=sorted(loaded), root_disk=disk, default_route=nic, default_route_nic=net,
+                all=sorted(loaded | set(disk) | set(net)))
+
+
+def release_modules(tree, release):
+    """The modules a release provides (built in or shipped), None when its /lib/modules is not there."""
+    base = 'lib/modules/%s/' % release
+    return dmem_modules.provided(tree.read(base + 'modules.builtin'), tree.read(base + 'modules.dep'))
+
+
+def kernels(tree, needed=None):
+    """Every kernel in /boot with whether GRUB could load its image and initrd, and the needed modules it lacks."""
     out = []
     for name in tree.listdir('boot'):
         if not name.startswith('vmlinuz-'):
@@ -116,7 +175,8 @@ def kernels(tree):
             initrd_err = ('unreadable: %s' % ierr) if ierr else initrd_problem(ihead, isize)
         out.append(dict(release=release, image='/boot/' + name, image_problem=problem,
                         initrd='/boot/' + initrd if initrd else None, initrd_problem=initrd_err,
-                        signed=pe_signed(head)))
+                        signed=pe_signed(head),
+                        modules_missing=dmem_modules.missing(needed or [], release_modules(tree, release))))
     return out
 
 
@@ -220,6 +280,7 @@ def gather_boot(tree, firmware, bootloader, run=None, grub_probe='grub-probe'):
         writable, why = probe_grubenv(run, GRUBENV, grub_probe)
     read_ok, read_why = grub_cfg_read(tree, firmware)
     kexec = (tree.read('sys/kernel/kexec_loaded') or '0').strip() == '1'
+    needed = modules_needed(tree)
     quiet_env = dict((k, v) for k, v in env.items() if k not in model.ENV_VARS)
     return {
         'bootloader': bootloader,
@@ -246,7 +307,8 @@ def gather_boot(tree, firmware, bootloader, run=None, grub_probe='grub-probe'):
         'record': record,
         'record_problems': record_problems,
         'legacy_files': [p for p in legacy_files() if tree.exists(p.lstrip('/'))],
-        'kernels': kernels(tree),
+        'modules': needed,
+        'kernels': kernels(tree, needed['all']),
         # dmem_reboot drained this host and has not undrained it yet
         'drained': tree.exists(DRAINED.lstrip('/')),
         'guard': guard_state(tree),

@@ -16,6 +16,7 @@ import os
 import platform
 import re
 
+from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_guests import guest
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_param import DEFAULT_SECTION_SIZE, parse_cmdline
 
 # SECTION_SIZE_BITS by architecture (4 KiB base pages), used when the kernel
@@ -260,6 +261,26 @@ def mounts(tree, fstype='dmemfs'):
     return found
 
 
+def qemu_guests(tree, dmemfs_mounts):
+    """Running QEMU processes with RAM on a dmemfs mount, and what in their configuration is known to fail."""
+    paths = [m['path'] for m in dmemfs_mounts]
+    if not paths:
+        return []
+    zerocopy = (tree.read('sys/module/vhost_net/parameters/experimental_zcopytx') or '').strip() in ('1', 'Y')
+    found = []
+    for pid in tree.listdir('proc'):
+        if not pid.isdigit():
+            continue
+        argv = (tree.read('proc/%s/cmdline' % pid) or '').split('\0')
+        if argv and argv[-1] == '':
+            argv.pop()
+        info = guest(argv, paths, zerocopy)
+        if info is not None:
+            info['pid'] = int(pid)
+            found.append(info)
+    return sorted(found, key=lambda g: g['pid'])
+
+
 def gather(root='/'):
     """All dmem facts of the host below ``root``."""
     tree = HostTree(root)
@@ -284,6 +305,7 @@ def gather(root='/'):
     filesystems = tree.read('proc/filesystems') or ''
     ram = firmware_ram(tree)
     node_list = nodes(tree, parse_zoneinfo(tree.read('proc/zoneinfo')), blocks, ram, dmem, pg)
+    dmemfs_mounts = mounts(tree)
     return {
         'kernel_release': (tree.read('proc/sys/kernel/osrelease') or '').strip(),
         'architecture': arch,
@@ -301,7 +323,8 @@ def gather(root='/'):
         'dmem_supported': dmem is not None,
         'dmem_stats': dmem,
         'dmemfs_available': bool(re.search(r'\bdmemfs$', filesystems, re.M)),
-        'dmemfs_mounts': mounts(tree),
+        'dmemfs_mounts': dmemfs_mounts,
+        'guests': qemu_guests(tree, dmemfs_mounts),
         'memmap': {
             'nr_memmap_boot_pages': vmstat.get('nr_memmap_boot_pages'),
             'nr_memmap_pages': vmstat.get('nr_memmap_pages'),

@@ -16,7 +16,8 @@ description:
   - Reads C(/proc) and C(/sys) and sets C(ansible_facts.dmem) -- NUMA nodes and their memory,
     page and section sizes, the C(dmem=) parameters of the running kernel (parsed), the kernel's
     dmem statistics, dmemfs availability and mounts, the memory-map counters of C(/proc/vmstat),
-    the firmware memory map, firmware type and boot loader flavour.
+    the firmware memory map, firmware type and boot loader flavour, and the running QEMU guests whose RAM is on
+    dmemfs with what in their configuration is known to fail there.
   - C(boot) - the boot loader state as GRUB will act on it - what it boots by default and next (entry, release,
     arguments, resolved as GRUB resolves them), the armed one-shot trial, GRUB's environment block and whether
     GRUB can write it at boot (C(grub-probe) of its directory, live hosts only), C(GRUB_DEFAULT) in the host's
@@ -102,6 +103,13 @@ ansible_facts:
         dmem_stats: {description: "the kernel's dmem statistics (C(/sys/kernel/mm/dmem)), or null", type: dict}
         dmemfs_available: {description: dmemfs is a registered filesystem, type: bool}
         dmemfs_mounts: {description: mounted dmemfs filesystems with C(path) and C(options), type: list, elements: dict}
+        guests:
+          description:
+            - Running QEMU processes with guest RAM on a dmemfs mount - C(pid), C(name) (the guest's), C(dmemfs_ram)
+              (the RAM files) and C(problems), what in their configuration is known to fail on dmemfs memory, each
+              with C(feature), C(option) and C(why) (O_DIRECT disks, virtio-balloon, vhost-net zerocopy).
+          type: list
+          elements: dict
         memmap: {description: nr_memmap_boot_pages and nr_memmap_pages of /proc/vmstat (pages), type: dict}
         firmware_ram: {description: System RAM ranges of the firmware memory map (end exclusive), type: list, elements: dict}
         firmware: {description: efi or bios, type: str}
@@ -124,9 +132,18 @@ ansible_facts:
             record: {description: "the collection's record (verified, candidate, armed, original), or null", type: dict}
             bootable_dmem: {description: "per entry, the dmem= words a boot without the controller can carry", type: dict}
             kernels:
-              description: Installed kernels with image_problem and initrd_problem (empty when GRUB can load them) and signed.
+              description:
+                - Installed kernels with image_problem and initrd_problem (empty when GRUB can load them), signed, and
+                  modules_missing - the modules of RV(ansible_facts.dmem.boot.modules.all) the release neither builds
+                  in nor ships (null when its /lib/modules is missing).
               type: list
               elements: dict
+            modules:
+              description:
+                - What the running boot uses, which a kernel it boots must have - loaded (/proc/modules), root_disk (the
+                  driver modules of the root file system's disk and controller, through dm and md), default_route and
+                  default_route_nic (its NIC's, through a bridge, bond or VLAN), and all of them (all).
+              type: dict
 '''
 
 import os

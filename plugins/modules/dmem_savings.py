@@ -111,6 +111,13 @@ plan_mismatch:
   returned: always
   type: list
   elements: dict
+guests_at_risk:
+  description:
+    - Running QEMU guests with RAM on dmemfs whose configuration is known to fail there (see
+      M(dmemfs.fleet.dmem_facts) C(guests)), each with C(pid), C(name), C(dmemfs_ram) and C(problems).
+  returned: always
+  type: list
+  elements: dict
 summary:
   description: One line for people.
   returned: always
@@ -160,7 +167,8 @@ def main():
         host=socket.gethostname() if root == '/' else None,
     )
     result.update(page_size=facts['page_size'], struct_page_size=struct_page,
-                  plan_match=None, plan_mismatch=[])
+                  plan_match=None, plan_mismatch=[],
+                  guests_at_risk=[g for g in facts['guests'] if g['problems']])
     if module.params['plan'] is not None:
         result['plan_mismatch'] = compare_plan(module.params['plan'], result['nodes'])
         result['plan_match'] = not result['plan_mismatch']

@@ -4,6 +4,7 @@
 
 import json
 import os
+import shutil
 
 from conftest import HERE, HOSTS, INTERPRETER
 
@@ -70,3 +71,38 @@ def test_report_lists_every_host_with_its_state(ansible, tmp_path):
     assert fleet['hosts'] == 3
     html = (report_dir / 'index.html').read_text()
     assert html.count('<td>not_reached</td>') == 1 and html.count('<td>unreachable</td>') == 1
+
+
+def test_report_flags_guests_whose_configuration_fails_on_dmemfs(ansible, tmp_path):
+    """A captured host with dmemfs mounted and two QEMU guests on it: one with an O_DIRECT disk, one without."""
+    src = os.path.join(HOSTS, 'dmemfs6.12-2node-keep512M')
+    tree = tmp_path / 'hosts' / 'hv1'
+    shutil.copytree(src, str(tree))
+    with open(str(tree / 'proc' / 'mounts'), 'a') as handle:
+        handle.write('none /srv/dmem dmemfs rw,relatime,pagesize=2M 0 0\n')
+    ram = 'memory-backend-file,id=ram0,size=1G,mem-path=/srv/dmem/%s,share=on,align=2M'
+    guests = {
+        '4242': ['qemu-system-x86_64', '-name', 'guest=db1', '-object', ram % 'db1',
+                 '-drive', 'file=/var/lib/vm/db1.img,id=disk0,if=virtio,cache=none,aio=native'],
+        '4343': ['qemu-system-x86_64', '-name', 'guest=web1', '-object', ram % 'web1',
+                 '-drive', 'file=/var/lib/vm/web1.img,id=disk0,if=virtio,cache=writeback'],
+    }
+    for pid, argv in guests.items():
+        (tree / 'proc' / pid).mkdir()
+        (tree / 'proc' / pid / 'cmdline').write_bytes(b'\0'.join(a.encode() for a in argv) + b'\0')
+    report_dir = tmp_path / 'report'
+    inventory = tmp_path / 'hosts.ini'
+    inventory.write_text(u'[captured]\nhv1 ansible_connection=local dmem_report_root=%s\n\n[all:vars]\n%s\n'
+                         u'dmem_report_dir=%s\n' % (tree, INTERPRETER, report_dir))
+    run = ansible.playbook(os.path.join(HERE, 'report.yml'), '-i', str(inventory))
+    assert run.returncode == 0, run.stdout + run.stderr
+    with open(str(report_dir / 'fleet.json')) as handle:
+        report = json.load(handle)
+    at_risk = report['hosts']['hv1']['guests_at_risk']
+    assert [(g['pid'], g['name'], g['dmemfs_ram']) for g in at_risk] == [(4242, 'db1', ['/srv/dmem/db1'])]
+    assert [p['option'] for p in at_risk[0]['problems']] == ['-drive disk0: cache=none']
+    assert report['fleet']['guests_at_risk'] == [
+        {'host': 'hv1', 'pid': 4242, 'name': 'db1', 'problems': ['-drive disk0: cache=none']}]
+    assert '1 guest(s) on dmemfs with a configuration known to fail: hv1 pid 4242' in report['fleet']['summary']
+    html = (report_dir / 'index.html').read_text()
+    assert '<table id="guests">' in html and '<td>db1</td>' in html and 'web1' not in html

@@ -41,8 +41,10 @@ def config(root, **extra):
     (root / 'var' / 'lib' / 'dmemfs-fleet' / 'trial.json').write_text(json.dumps(data))
 
 
-def guard(root, *args, uptime=0):
+def guard(root, *args, uptime=0, path=None):
     env = dict(os.environ, DMEMFS_GUARD_ROOT=str(root), DMEMFS_GUARD_UPTIME=str(uptime))
+    if path:
+        env['PATH'] = str(path) + os.pathsep + env['PATH']
     return subprocess.Popen([sys.executable, GUARD] + list(args), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
@@ -161,3 +163,104 @@ def test_the_trial_reboot_unloads_a_kexec_image(tree, tmp_path):
     assert (tmp_path / 'kexec-args').read_text() == u'-u\n'
     # Debian's kexec-tools loads no image at this shutdown (what its coldreboot does)
     assert (tree / 'no-kexec-reboot').exists()
+
+
+# ---- what a hypervisor must keep from the boot that armed the trial
+
+IP_JSON = [
+    {'ifname': 'lo', 'addr_info': [{'family': 'inet', 'local': '127.0.0.1', 'prefixlen': 8, 'scope': 'host'}]},
+    {'ifname': 'br0', 'addr_info': [
+        {'family': 'inet', 'local': '192.0.2.10', 'prefixlen': 24, 'scope': 'global'},
+        {'family': 'inet6', 'local': '2001:db8::10', 'prefixlen': 64, 'scope': 'global'},
+        {'family': 'inet6', 'local': '2001:db8::beef', 'prefixlen': 64, 'scope': 'global', 'temporary': True},
+        {'family': 'inet6', 'local': 'fe80::1', 'prefixlen': 64, 'scope': 'link'}]},
+    {'ifname': 'vnet3', 'addr_info': [{'family': 'inet', 'local': '10.9.9.9', 'prefixlen': 24, 'scope': 'global'}]},
+]
+MOUNTINFO = (
+    '22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n'
+    '30 22 0:26 / /mnt/dmem rw shared:2 - dmemfs none rw,pagesize=2M\n'
+    '31 22 254:17 / /var/lib/libvirt/images rw shared:3 - xfs /dev/mapper/vg-images rw\n'
+    '32 22 7:0 / /snap/core rw shared:4 - squashfs /dev/loop0 ro\n'
+    '33 22 0:40 / /srv/iso rw shared:5 - nfs4 nas:/iso rw\n'
+    '34 22 254:1 / /mnt/by\\040hand rw shared:6 - ext4 /dev/vdb1 rw\n')
+FSTAB = """# <file system> <mount point> <type> <options> <dump> <pass>
+UUID=1111 / ext4 errors=remount-ro 0 1
+/dev/mapper/vg-images /var/lib/libvirt/images xfs defaults 0 2
+nas:/iso /srv/iso nfs4 defaults,_netdev 0 0
+/dev/vdc1 /backup ext4 noauto 0 0
+"""
+
+
+def host(root, tmp_path, ip=None, mountinfo=MOUNTINFO, kvm=True):
+    """A hypervisor's tree: /dev/kvm, /etc/fstab, mountinfo, and an `ip` that prints ip (JSON)."""
+    bindir = tmp_path / 'bin'
+    bindir.mkdir(exist_ok=True)
+    (bindir / 'ip-json').write_text(json.dumps(IP_JSON if ip is None else ip))
+    (bindir / 'ip').write_text(u'#!/bin/sh\ncat "$(dirname "$0")/ip-json"\n')
+    os.chmod(str(bindir / 'ip'), 0o755)
+    (root / 'etc' / 'fstab').write_text(FSTAB)
+    (root / 'proc' / 'self').mkdir(exist_ok=True)
+    (root / 'proc' / 'self' / 'mountinfo').write_text(mountinfo)
+    kvmdev = root / 'dev' / 'kvm'
+    if kvm:
+        kvmdev.write_bytes(b'')
+    elif kvmdev.exists():
+        kvmdev.unlink()
+    return bindir
+
+
+def snapshot(root, bindir):
+    proc = guard(root, 'snapshot', path=bindir)
+    assert proc.wait() == 0
+    return json.loads(proc.stdout.read())
+
+
+def test_snapshot_records_kvm_the_hosts_own_addresses_and_its_fstab_mounts(tree, tmp_path):
+    """Guest NICs (vnet*), link-local and temporary addresses, and mounts not of /etc/fstab are left out."""
+    bindir = host(tree, tmp_path)
+    assert snapshot(tree, bindir) == {
+        'kvm': True,
+        'addresses': {'br0': ['192.0.2.10/24', '2001:db8::10/64']},
+        'mounts': {'/': 'ext4', '/var/lib/libvirt/images': 'xfs', '/srv/iso': 'nfs4'}}
+
+
+def hypervisor_trial(tree, bindir, expect):
+    config(tree, builtin_checks=['kvm', 'addresses', 'mounts'], expect=expect)
+    return guard(tree, 'run', path=bindir)
+
+
+def test_a_trial_that_keeps_what_the_hypervisor_had_is_green(tree, tmp_path):
+    bindir = host(tree, tmp_path)
+    proc = hypervisor_trial(tree, bindir, snapshot(tree, bindir))
+    wait_for(tree, 'green', proc)
+    assert [(c['name'], c['ok']) for c in verdict(tree)['checks']] == [
+        ('kvm', True), ('addresses', True), ('mounts', True)]
+    assert guard(tree, 'confirm', '20').wait() == 0 and proc.wait() == 0
+
+
+@pytest.mark.parametrize('lose, check, says', [
+    ('kvm', 'kvm', '/dev/kvm: No such file or directory (the verified boot had it: this kernel cannot run guests)'),
+    ('nic', 'addresses', 'not up with the address(es) of the verified boot: br0 192.0.2.10/24 2001:db8::10/64'),
+    ('mount', 'mounts', 'not mounted as on the verified boot: /var/lib/libvirt/images (xfs)'),
+])
+def test_a_trial_that_loses_kvm_a_nic_or_a_mount_goes_back(tree, tmp_path, lose, check, says):
+    """A kernel without KVM, without the NIC's driver or without the storage's driver is red."""
+    expect = snapshot(tree, host(tree, tmp_path))
+    bindir = host(tree, tmp_path, kvm=lose != 'kvm', ip=[d for d in IP_JSON if lose != 'nic' or d['ifname'] != 'br0'],
+                  mountinfo=''.join(line for line in MOUNTINFO.splitlines(True)
+                                    if lose != 'mount' or 'libvirt' not in line))
+    proc = hypervisor_trial(tree, bindir, expect)
+    assert proc.wait() == 1
+    got = result(tree)
+    assert got['reason'] == 'required health check failed: ' + check
+    assert [c['output'] for c in got['checks'] if not c['ok']] == [says]
+
+
+def test_a_host_that_had_no_kvm_does_not_need_it(tree, tmp_path):
+    bindir = host(tree, tmp_path, kvm=False)
+    proc = hypervisor_trial(tree, bindir, snapshot(tree, bindir))
+    wait_for(tree, 'green', proc)
+    assert [c['output'] for c in verdict(tree)['checks'] if c['name'] == 'kvm'] == [
+        'the verified boot had no /dev/kvm: nothing to keep']
+    guard(tree, 'confirm', '20').wait()
+    proc.wait()

@@ -7,8 +7,11 @@ Runs inside a test VM as root, Python 3 standard library only:
 
 1. makes a fresh RAM file <mount>/nested-guest.ram and sizes it with
    ftruncate (the size must be a multiple of the mount's page size),
-2. starts QEMU (TCG) with that file as all of the guest's RAM
-   (memory-backend-file, share=on) and payload.elf as Multiboot kernel,
+2. starts QEMU (TCG, or KVM with --accel kvm) with that file as all of
+   the guest's RAM (memory-backend-file, share=on) and payload.elf as
+   Multiboot kernel; under KVM it samples the VM's statistics in
+   /sys/kernel/debug/kvm/PID-FD/ while QEMU runs and reports the most
+   guest RAM KVM mapped with 4K, 2M and 1G entries (kvm_pages),
 3. expects QEMU to exit with status 99, which the payload sets through
    isa-debug-exit once it has written its record,
 4. maps the RAM file and checks the record at offset 0x400000: the magic,
@@ -20,13 +23,15 @@ Runs inside a test VM as root, Python 3 standard library only:
 --keep, to show that another token does not pass.
 
 Prints one JSON object with --json (keys ok, qemu_rc, seconds, file,
-file_size, checked_bytes, fstype, reason), a short report otherwise.
+file_size, checked_bytes, fstype, accel, prealloc, kvm_pages, reason), a short
+report otherwise.
 Exit status: 0 when the check passed, 1 when it failed, 2 for bad
 arguments or a setup error (nothing was checked).
 """
 
 import argparse
 import errno
+import glob
 import json
 import mmap
 import os
@@ -197,14 +202,15 @@ def qemu_command(args: argparse.Namespace, path: str, size: int, align: int) -> 
         args.qemu,
         "-nodefaults", "-no-user-config",
         "-name", "dmemfs-nested",
-        "-accel", "tcg",
+        "-accel", args.accel,
         # memory-backend= (QEMU >= 5.0) makes the backend the whole of RAM;
         # -m must then equal its size.
         "-machine", "pc,memory-backend=ram0",
         "-m", human(size),
         # A comma in an option value is written as two.
         "-object", (f"memory-backend-file,id=ram0,mem-path={path.replace(',', ',,')},"
-                    f"size={human(size)},align={human(align)},share=on"),
+                    f"size={human(size)},align={human(align)},share=on"
+                    + f",prealloc={args.prealloc}"),
         "-kernel", args.payload,
         "-append", args.token,
         "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
@@ -241,26 +247,54 @@ def create_ram_file(path: str, size: int) -> None:
         os.close(fd)
 
 
+KVM_DEBUGFS = "/sys/kernel/debug/kvm"
+KVM_LEVELS = ("4k", "2m", "1g")
+
+
+def kvm_pages(pid: int, seen: dict) -> None:
+    """Fold the current pages_4k/2m/1g of QEMU pid's VM(s) into seen (maxima)."""
+    for vmdir in glob.glob(f"{KVM_DEBUGFS}/{pid}-*"):
+        for level in KVM_LEVELS:
+            try:
+                with open(f"{vmdir}/pages_{level}") as handle:
+                    seen[level] = max(seen.get(level, 0), int(handle.read()))
+            except (OSError, ValueError):
+                pass
+
+
 def run_qemu(args: argparse.Namespace, path: str, size: int, align: int,
              report: dict) -> None:
     """Boot the payload; raise Failure unless QEMU exits with EXIT_OK."""
     cmd = qemu_command(args, path, size, align)
     start = time.monotonic()
+    seen: dict = {}
     try:
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=args.timeout, check=False)
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+    except OSError as err:
+        raise SetupError(f"cannot start {args.qemu}: {err}") from err
+    # KVM's per-VM statistics exist only while the VM does: sample them
+    # until QEMU exits (the payload runs for about a second).
+    while args.accel == "kvm" and proc.poll() is None \
+            and time.monotonic() - start < args.timeout:
+        kvm_pages(proc.pid, seen)
+        time.sleep(0.01)
+    try:
+        out, err_out = proc.communicate(timeout=max(1, args.timeout - (time.monotonic() - start)))
     except subprocess.TimeoutExpired as err:
+        proc.kill()
+        out, err_out = proc.communicate()
         report["seconds"] = round(time.monotonic() - start, 3)
         raise Failure(f"QEMU did not exit within {args.timeout} s and was killed "
                       "(payload hung, or no isa-debug-exit device)"
-                      + (f"; QEMU said: {tail(err.stderr)}" if err.stderr else "")) from err
-    except OSError as err:
-        raise SetupError(f"cannot start {args.qemu}: {err}") from err
+                      + (f"; QEMU said: {tail(err_out)}" if err_out else "")) from err
+    if args.accel == "kvm":
+        report["kvm_pages"] = {level: seen.get(level, 0) for level in KVM_LEVELS}
     report["seconds"] = round(time.monotonic() - start, 3)
     report["qemu_rc"] = proc.returncode
     if proc.returncode != EXIT_OK:
         meaning = EXIT_MEANING.get(proc.returncode, "unexpected status")
-        output = tail(proc.stderr + proc.stdout)
+        output = tail(err_out + out)
         raise Failure(f"QEMU exited with {proc.returncode}, not {EXIT_OK}: {meaning}"
                       + (f"; QEMU said: {output}" if output else ""))
 
@@ -309,6 +343,9 @@ def validate(args: argparse.Namespace) -> tuple[str, int, int]:
     if not qemu:
         raise SetupError(f"{args.qemu} not found (Debian: apt-get install qemu-system-x86)")
     args.qemu = qemu
+    if args.accel == "kvm" and not os.path.exists("/dev/kvm"):
+        raise SetupError("--accel kvm: /dev/kvm does not exist (no KVM in this kernel, "
+                         "or the CPU has no SVM/VMX)")
     return path, size, align
 
 
@@ -342,6 +379,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=600,
                         help="seconds to wait for QEMU (default 600)")
     parser.add_argument("--qemu", default="qemu-system-x86_64", help="QEMU binary")
+    parser.add_argument("--accel", choices=("tcg", "kvm"), default="tcg",
+                        help="QEMU accelerator (default tcg); kvm needs /dev/kvm")
+    parser.add_argument("--prealloc", choices=("on", "off"), default="off",
+                        help="the backend's prealloc=: on, QEMU populates all guest RAM before the "
+                        "guest starts (default off)")
     parser.add_argument("--fstype", help="fail unless the RAM file's mount is of "
                         "this type, e.g. dmemfs")
     parser.add_argument("--keep", action="store_true", help="keep the RAM file")
@@ -371,7 +413,8 @@ def main(argv: list[str]) -> int:
     """Run and check (or only check); return the exit status."""
     args = parse_args(argv)
     report = {"ok": False, "qemu_rc": None, "seconds": None, "file": args.file,
-              "file_size": None, "checked_bytes": 0, "fstype": None, "reason": ""}
+              "file_size": None, "checked_bytes": 0, "fstype": None, "reason": "",
+              "accel": args.accel, "prealloc": args.prealloc == "on", "kvm_pages": None}
     status = 1
     created = False
     try:
