@@ -134,7 +134,7 @@ ansible_facts:
             kernels:
               description:
                 - Installed kernels with image_problem and initrd_problem (empty when GRUB can load them), signed, and
-                  modules_missing - the modules of RV(ansible_facts.dmem.boot.modules.all) the release neither builds
+                  modules_missing - the modules of C(modules.all) the release neither builds
                   in nor ships (null when its /lib/modules is missing).
               type: list
               elements: dict
