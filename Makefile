@@ -10,7 +10,7 @@ COLL := $(STAGE)/ansible_collections/dmemfs/fleet
 ANSIBLE_TEST_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help deps venv stage lint sanity units pytest build check test demo kernel-test molecule faults fleet-down clean
+.PHONY: help deps venv stage lint sanity units pytest build check test demo kernel-test bench-memmap molecule faults fleet-down clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -60,6 +60,9 @@ check: stage ## fast inner loop: unit tests and lint
 
 kernel-test: deps ## build the dmemfs kernel (cached) and run its tests in QEMU
 	bash kernel/tests/run
+
+bench-memmap: deps ## memory map spent on 2 GiB of guest memory: dmemfs, HugeTLB 2M/1G with HVO, plain RAM
+	bash kernel/tests/bench-memmap 2048
 
 molecule: deps stage ## Molecule on the local QEMU fleet: the harness, the whole pipeline, then fault injection on its VMs
 	rm -f build/molecule-pipeline-ansible.log
