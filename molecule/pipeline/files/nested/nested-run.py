@@ -8,7 +8,7 @@ Runs inside a test VM as root, Python 3 standard library only:
 1. makes a fresh RAM file <mount>/nested-guest.ram and sizes it with
    ftruncate (the size must be a multiple of the mount's page size),
 2. starts QEMU (TCG, or KVM with --accel kvm) with that file as all of
-   the guest's RAM (memory-backend-file, share=on) and payload.elf as
+   the guest's RAM (memory-backend-file, share=on, prealloc= of --prealloc) and payload.elf as
    Multiboot kernel; under KVM it samples the VM's statistics in
    /sys/kernel/debug/kvm/PID-FD/ while QEMU runs and reports the most
    guest RAM KVM mapped with 4K, 2M and 1G entries (kvm_pages),
