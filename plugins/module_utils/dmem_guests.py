@@ -13,11 +13,11 @@ pages), each measured by kernel/tests (dmemtest compat-* rows):
   sees I/O errors on that disk.
 - virtio-balloon gives no memory back: discarding a page of a shared file
   punches a hole (EOPNOTSUPP) or zaps it (MADV_DONTNEED: EINVAL).
+- vhost-net with zerocopy transmit (vhost_net experimental_zcopytx=1) pins
+  guest RAM: EFAULT.
 
 prealloc=on works: MADV_POPULATE_WRITE gives EINVAL, and QEMU then touches
 every page itself (the pipeline scenario runs a KVM guest with it).
-- vhost-net with zerocopy transmit (vhost_net experimental_zcopytx=1) pins
-  guest RAM: EFAULT.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -112,7 +112,7 @@ def fleet(reports, failed=None):
     total['states'] = states
     for state in sorted(states):
         total['summary'] += '; %d host(s) %s: %s' % (len(states[state]), state.replace('_', ' '), ', '.join(states[state]))
-    # guests whose configuration is known to fail on dmemfs memory (O_DIRECT disks, prealloc, vhost zerocopy)
+    # guests whose configuration is known to fail on dmemfs memory (O_DIRECT disks, virtio-balloon, vhost zerocopy)
     total['guests_at_risk'] = [dict(host=h, pid=g.get('pid'), name=g.get('name'),
                                     problems=[p['option'] for p in g.get('problems', [])])
                                for h in hosts for g in reports[h].get('guests_at_risk') or []]
