@@ -10,7 +10,7 @@ COLL := $(STAGE)/ansible_collections/dmemfs/fleet
 ANSIBLE_TEST_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help deps venv stage lint sanity units pytest build check test demo kernel-test bench-memmap molecule faults fleet-down clean
+.PHONY: help deps venv stage lint sanity units pytest build check test demo kernel-test bench-memmap molecule fleet-down clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -64,15 +64,10 @@ kernel-test: deps ## build the dmemfs kernel (cached) and run its tests in QEMU
 bench-memmap: deps ## memory map spent on 2 GiB of guest memory: dmemfs, HugeTLB 2M/1G with HVO, plain RAM
 	bash kernel/tests/bench-memmap 2048
 
-molecule: deps stage ## Molecule on the local QEMU fleet: the harness, the whole pipeline, then fault injection on its VMs
+molecule: deps stage ## Molecule on the local QEMU fleet: the harness, the whole pipeline, then every fault injection (a-h) on its VMs
 	rm -f build/molecule-pipeline-ansible.log
 	ANSIBLE_COLLECTIONS_PATH=$(STAGE) bash tools/molecule-parallel.sh pipeline
 	# wall time of each play (stage) of every ansible-playbook run of the scenario
-	$(BIN)/python tools/stage-times.py build/molecule-pipeline-ansible.log
-
-faults: deps stage ## the pipeline scenario with every fault injection (a-h, about 70 min; make test runs a and b)
-	rm -f build/molecule-pipeline-ansible.log
-	DMEMFS_FAULTS=all ANSIBLE_COLLECTIONS_PATH=$(STAGE) bash tools/molecule-parallel.sh pipeline
 	$(BIN)/python tools/stage-times.py build/molecule-pipeline-ansible.log
 
 test: deps venv ## everything CI runs: lint sanity units build, with the kernel and VM image built meanwhile, then kernel-test pytest molecule

@@ -296,7 +296,7 @@ def gather_boot(tree, firmware, bootloader, run=None, grub_probe='grub-probe'):
         'grubenv_writable_why': why,
         'saved_entry': env.get('saved_entry'),
         'next_entry': env.get('next_entry') or None,
-        'trial_armed': bool(env.get(model.ONCE_VAR)) and env.get('next_entry') == model.TRIAL_ID,
+        'trial_armed': model.trial_release(env) is not None and env.get('next_entry') == model.TRIAL_ID,
         'one_shot_left': model.one_shot_left(env),
         'grub_default': grub_default,
         'grub_default_source': grub_default_source,

@@ -16,14 +16,20 @@ Everything GRUB does follows from the record. On Debian-family hosts one
 script, /etc/grub.d/09_dmemfs_fleet, is rendered from it: at update-grub
 time it runs the distribution's own 10_linux and copies the entry of the
 verified kernel as a top-level entry ``dmemfs-verified`` carrying the
-verified dmem= words, and (while there is a candidate) the entry of the
-candidate kernel as ``dmemfs-trial``, defined only while GRUB's environment
-block holds the one-shot arguments. At boot the verified entry is the default
-unless GRUB is on a one-shot boot (``next_entry``), and it is the ``fallback``
-of that one-shot boot. So:
+verified dmem= words, and a one-shot entry ``dmemfs-trial`` made from the
+same copy, whose kernel, initrd and added arguments all come from GRUB's
+environment block: it is defined only while the block holds an armed trial
+(the candidate's release and its one-shot arguments), and GRUB clears both
+before the kernel runs. At boot the verified entry is the default unless GRUB
+is on a one-shot boot (``next_entry``), and it is the ``fallback`` of that
+one-shot boot. So:
 
-* no stock entry ever carries dmem=; the candidate dmem= exists only in the
-  environment block, for one boot, and GRUB clears it before the kernel runs;
+* no stock entry ever carries dmem=; the candidate (kernel and dmem=) exists
+  only in the environment block, for one boot;
+* recording, arming and dropping a candidate write the environment block
+  only: grub.cfg is regenerated when the verified configuration changes, not
+  for every trial (on the test fleet's VMs each grub-mkconfig costs about a
+  minute);
 * the verified entry is entry 0: a ``default`` that does not resolve still
   boots it;
 * a trial GRUB cannot load falls back to it; a trial that panics, hangs or
@@ -47,11 +53,15 @@ VERIFIED_ID = 'dmemfs-verified'
 TRIAL_ID = 'dmemfs-trial'
 ONCE_VAR = 'dmemfs_trial_once'
 ARGS_VAR = 'dmemfs_trial_args'
+# the candidate's release: KERNEL_VAR in the environment block while armed,
+# RELEASE_VAR in GRUB's memory on the trial boot (the block is cleared first)
+KERNEL_VAR = 'dmemfs_trial_kernel'
+RELEASE_VAR = 'dmemfs_trial_release'
 TOKEN_ARG = 'dmemfs_fleet.trial'
 SCRIPT_MARKER = '# Managed by dmemfs.fleet (dmem_boot)'
 # grubenv variables this collection writes; GRUB's own save_env leaves them
 # behind empty after a one-shot boot.
-ENV_VARS = ('next_entry', ONCE_VAR)
+ENV_VARS = ('next_entry', ONCE_VAR, KERNEL_VAR)
 
 RELEASE_RE = re.compile(r'^[0-9][A-Za-z0-9._+~-]*$')
 TOKEN_RE = re.compile(r'^[A-Za-z0-9-]{6,64}$')
@@ -168,14 +178,16 @@ def env_changes(record, env):
     """grubenv assignments (None: unset) that make the block match the record."""
     changes = {}
     if record.get('armed'):
-        want = {'next_entry': TRIAL_ID, ONCE_VAR: ' '.join(trial_once(record))}
+        want = {'next_entry': TRIAL_ID, ONCE_VAR: ' '.join(trial_once(record)),
+                KERNEL_VAR: record['candidate']['release']}
         for name, value in want.items():
             if env.get(name) != value:
                 changes[name] = value
     else:
         # Only what this collection armed: a next_entry of the operator's own stays.
-        if ONCE_VAR in env:
-            changes[ONCE_VAR] = None
+        for name in (ONCE_VAR, KERNEL_VAR):
+            if name in env:
+                changes[name] = None
         if 'next_entry' in env and env.get('next_entry') in ('', TRIAL_ID):
             changes['next_entry'] = None
     return changes
@@ -186,9 +198,17 @@ def one_shot_left(env):
     left = []
     if env.get('next_entry') == TRIAL_ID:
         left.append('next_entry=%s' % TRIAL_ID)
-    if env.get(ONCE_VAR):
-        left.append('%s=%s' % (ONCE_VAR, env[ONCE_VAR]))
+    for name in (ONCE_VAR, KERNEL_VAR):
+        if env.get(name):
+            left.append('%s=%s' % (name, env[name]))
     return left
+
+
+def trial_release(env):
+    """The release the trial entry boots with this environment block, None when no trial is armed there."""
+    if env.get(ONCE_VAR) and env.get(KERNEL_VAR):
+        return env[KERNEL_VAR]
+    return None
 
 
 # --------------------------------------------------------------- arguments
@@ -232,37 +252,51 @@ SCRIPT_TEMPLATE = r'''#!/bin/sh
 %(marker)s: do not edit, the collection writes it
 # from %(record)s.
 # verified: %(verified_release)s %(verified_dmem)s
-# candidate: %(candidate_desc)s
 #
 # At update-grub time this runs the distribution's own 10_linux (next to it)
 # and copies, as top-level entries, the entry of the verified kernel with the
-# verified dmem= (id %(verified_id)s, the default and the fallback) and the
-# entry of the candidate kernel (id %(trial_id)s), which exists at boot only
-# while the environment block holds the one-shot arguments of a trial. The
+# verified dmem= (id %(verified_id)s, the default and the fallback) and, from
+# the same copy, the one-shot trial entry (id %(trial_id)s): its kernel and
+# initrd are those of the release in ${%(kernel_var)s} and its added
+# arguments are ${%(once_var)s}, both read from the environment block and
+# cleared there before the kernel runs. Without them it does not exist. The
 # stock entries are left as they are and never carry dmem=.
 set -e
 verified_release='%(verified_release)s'
 verified_args='%(verified_dmem)s'
-trial_release='%(candidate_release)s'
 linux_script="$(dirname "$0")/10_linux"
 [ -x "$linux_script" ] || { echo "09_dmemfs_fleet: no $linux_script" >&2; exit 1; }
 # Only normal entries are copied: no recovery entries (half 10_linux's time).
 linux_entries=$(GRUB_DISABLE_RECOVERY=true "$linux_script" 2>/dev/null)
 
-# entry RELEASE ID TITLE ARGS: 10_linux's normal entry of RELEASE renamed ID,
-# ARGS added to its linux line; savedefault / recordfail dropped (a trial
+# entry RELEASE ID TITLE ARGS [AS]: 10_linux's normal entry of RELEASE renamed
+# ID, ARGS added to its linux line; savedefault / recordfail dropped (a trial
 # must not become the saved default, and a failed one must not stop GRUB in
-# its menu).
+# its menu). With AS, the kernel and initrd paths name the release AS instead
+# of RELEASE, and the echo lines (which name RELEASE) are dropped.
 entry() {
-    printf '%%s\n' "$linux_entries" | awk -v rel="$1" -v id="$2" -v title="$3" -v args="$4" '
-    function emit(   i, line, w) {
+    printf '%%s\n' "$linux_entries" | awk -v rel="$1" -v id="$2" -v title="$3" -v args="$4" -v as="$5" '
+    function renamed(word,   suffix) {
+        suffix = "-" rel
+        if (length(word) > length(suffix) && substr(word, length(word) - length(suffix) + 1) == suffix)
+            return substr(word, 1, length(word) - length(rel)) as
+        return word
+    }
+    function emit(   i, j, line, w, m) {
         printf "menuentry '\''%%s'\'' --class gnu-linux --class gnu --class os $menuentry_id_option '\''%%s'\'' {\n", title, id
         for (i = 2; i < n - 1; i++) {
             line = body[i]
             sub(/^[ \t]+/, "", line)
             if (line ~ /^(savedefault|recordfail)$/)
                 continue
-            split(line, w, /[ \t]+/)
+            m = split(line, w, /[ \t]+/)
+            if (as != "" && w[1] == "echo")
+                continue
+            if (as != "" && w[1] ~ /^(linux|initrd)(16|efi)?$/) {
+                line = w[1]
+                for (j = 2; j <= m; j++)
+                    line = line " " renamed(w[j])
+            }
             if (w[1] ~ /^linux(16|efi)?$/ && args != "")
                 line = line " " args
             printf "\t%%s\n", line
@@ -305,39 +339,38 @@ else
   set fallback="0"
 fi
 GRUB
+    trial=$(entry "$verified_release" %(trial_id)s "dmemfs.fleet: trial (one-shot)" \
+        '${%(args_var)s}' '${%(release_var)s}')
+    cat <<'GRUB'
+if [ -n "${%(once_var)s}" ]; then
+  set %(args_var)s="${%(once_var)s}"
+  set %(release_var)s="${%(kernel_var)s}"
+  export %(args_var)s
+  export %(release_var)s
+  set %(once_var)s=
+  set %(kernel_var)s=
+  save_env %(once_var)s %(kernel_var)s
+fi
+if [ -n "${%(args_var)s}" ]; then
+if [ -n "${%(release_var)s}" ]; then
+GRUB
+    printf '%%s\n' "$trial"
+    printf 'fi\nfi\n'
 else
     echo "09_dmemfs_fleet: no boot entry for the verified kernel $verified_release; the host's own GRUB_DEFAULT applies" >&2
     echo "# dmemfs.fleet: no boot entry for the verified kernel $verified_release"
-fi
-if [ -n "$trial_release" ]; then
-    trial=$(entry "$trial_release" %(trial_id)s "dmemfs.fleet: trial, Linux $trial_release" '${%(args_var)s}')
-    if [ -n "$trial" ]; then
-        cat <<'GRUB'
-if [ -n "${%(once_var)s}" ]; then
-  set %(args_var)s="${%(once_var)s}"
-  export %(args_var)s
-  set %(once_var)s=
-  save_env %(once_var)s
-GRUB
-        printf '%%s\n' "$trial"
-        echo 'fi'
-    else
-        echo "09_dmemfs_fleet: no boot entry for the candidate kernel $trial_release" >&2
-    fi
 fi
 '''
 
 
 def render_script(record, record_path):
     """The /etc/grub.d/09_dmemfs_fleet text for a record."""
-    verified, candidate = record['verified'], record.get('candidate')
+    verified = record['verified']
+    # Nothing of the candidate: recording, arming or dropping one leaves this script and grub.cfg as they are.
     return SCRIPT_TEMPLATE % dict(
         marker=SCRIPT_MARKER, record=record_path, verified_id=VERIFIED_ID, trial_id=TRIAL_ID,
-        once_var=ONCE_VAR, args_var=ARGS_VAR,
-        verified_release=verified['release'], verified_dmem=' '.join(verified['dmem']),
-        candidate_release=candidate['release'] if candidate else '',
-        candidate_desc=('%s %s' % (candidate['release'], ' '.join(candidate['dmem']) or 'no dmem=')) if candidate
-        else 'none')
+        once_var=ONCE_VAR, args_var=ARGS_VAR, kernel_var=KERNEL_VAR, release_var=RELEASE_VAR,
+        verified_release=verified['release'], verified_dmem=' '.join(verified['dmem']))
 
 
 # ------------------------------------------------------ the generated grub.cfg
@@ -368,21 +401,18 @@ def check_grub_cfg(text, record):
             problems.append('%s is not the first entry' % VERIFIED_ID)
         if 'set default="%s"' % VERIFIED_ID not in text:
             problems.append('the default is not set to %s' % VERIFIED_ID)
-    candidate = record.get('candidate')
+    # The trial entry is there whenever the verified one is (a candidate changes the environment block only).
     trial = _entry(entries, TRIAL_ID)
-    if candidate:
+    if got is not None:
         if trial is None:
-            problems.append('no %s entry: 10_linux listed no normal entry for the candidate kernel %s'
-                            % (TRIAL_ID, candidate['release']))
+            problems.append('no %s entry' % TRIAL_ID)
         else:
-            if trial['release'] != candidate['release']:
-                problems.append('%s boots %s, not the candidate %s' % (TRIAL_ID, trial['release'], candidate['release']))
+            if trial['release'] != '${%s}' % RELEASE_VAR:
+                problems.append('%s boots %s, not the release in ${%s}' % (TRIAL_ID, trial['kernel'], RELEASE_VAR))
             if '${%s}' % ARGS_VAR not in trial['args']:
                 problems.append('%s lacks ${%s}' % (TRIAL_ID, ARGS_VAR))
-            if 'save_env %s' % ONCE_VAR not in text:
-                problems.append('the one-shot arguments are never cleared (no save_env %s)' % ONCE_VAR)
-    elif trial is not None:
-        problems.append('a %s entry without a candidate' % TRIAL_ID)
+            if 'save_env %s %s' % (ONCE_VAR, KERNEL_VAR) not in text:
+                problems.append('the one-shot trial is never cleared (no save_env %s %s)' % (ONCE_VAR, KERNEL_VAR))
     for entry in entries:
         if entry['id'] not in (VERIFIED_ID, TRIAL_ID) and any(w.startswith('dmem=') for w in entry['args']):
             problems.append('entry %s carries dmem= of its own (from the host\'s GRUB defaults?)' % entry['id'])
@@ -422,7 +452,8 @@ def resolve_boot(text, env, grub_default=None):
     """
     entries = grub_menu_entries(text)
     once = env.get(ONCE_VAR, '')
-    if not once:
+    trial = trial_release(env)
+    if trial is None:
         entries = [e for e in entries if e['id'] != TRIAL_ID]
     if not entries:
         return None
@@ -449,7 +480,8 @@ def resolve_boot(text, env, grub_default=None):
             args.extend(once.split())
         else:
             args.append(word)
-    return dict(entry=chosen['id'], release=chosen['release'], args=args, one_shot=one_shot, default_spec=spec)
+    release = trial if chosen['id'] == TRIAL_ID else chosen['release']
+    return dict(entry=chosen['id'], release=release, args=args, one_shot=one_shot, default_spec=spec)
 
 
 def bootable_dmem(text, env):
@@ -460,7 +492,7 @@ def bootable_dmem(text, env):
     out = {}
     once = env.get(ONCE_VAR, '')
     for entry in grub_menu_entries(text):
-        if entry['id'] == TRIAL_ID and not once:
+        if entry['id'] == TRIAL_ID and trial_release(env) is None:
             continue
         words = []
         for word in entry['args']:

@@ -18,9 +18,11 @@ description:
     collection writes boot loader state; the C(dmemfs.fleet.dmem_boot) role calls this module.
   - Debian family (C(update-grub)) - one script, O(script) in C(/etc/grub.d), copies the distribution's own
     C(10_linux) entry of the verified kernel as the first, default entry C(dmemfs-verified) with the verified
-    C(dmem=), and while there is a candidate its entry as C(dmemfs-trial), which exists at boot only while GRUB's
-    environment block holds the one-shot arguments. GRUB clears them before the kernel starts, and falls back to
-    the verified entry when it cannot load the trial kernel. Stock entries never carry C(dmem=); the host's own
+    C(dmem=), and from the same copy the one-shot entry C(dmemfs-trial), whose kernel, initrd and added
+    arguments are read from GRUB's environment block and which exists at boot only while the block holds an armed
+    trial. GRUB clears them before the kernel starts, and falls back to the verified entry when it cannot load the
+    trial kernel. So a candidate lives in the environment block only - recording, arming and dropping one never
+    regenerates C(grub.cfg); committing one does, since the verified entry changes. Stock entries never carry C(dmem=); the host's own
     C(/etc/default/grub*) files are never written, so removing the script gives the host back its own menu.
     C(grub.cfg) is generated into a new file, checked (C(grub-script-check) and the entries it must hold) and only
     then moved into place.
@@ -257,6 +259,8 @@ class Boot(object):
                     words = check_param(params['dmem'], 'dmem')
                 except DmemError as exc:
                     self.fail(str(exc))
+                if self.flavour == 'update-grub':
+                    self.check_trial_files(params['release'], record['verified']['release'])
                 return model.with_candidate(record, params['release'], words)
             if state == 'armed':
                 candidate = record.get('candidate')
@@ -276,6 +280,17 @@ class Boot(object):
         except model.BootStateError as exc:
             self.fail(str(exc))
         return record
+
+    def check_trial_files(self, release, verified_release):
+        """The trial entry boots /boot/vmlinuz-RELEASE and, as the verified entry does, its initrd: both must exist."""
+        boot_dir = os.path.dirname(os.path.dirname(self.params['grub_cfg']))
+        names = ['vmlinuz-' + release]
+        if os.path.exists(os.path.join(boot_dir, 'initrd.img-' + verified_release)):
+            names.append('initrd.img-' + release)
+        missing = [os.path.join(boot_dir, n) for n in names if not os.path.isfile(os.path.join(boot_dir, n))]
+        if missing:
+            self.fail('release: the trial entry would boot %s, which this host does not have (install the kernel '
+                      'package first)' % ' and '.join(missing))
 
     def original(self, cmdline):
         """What the host's own boot configuration said before the collection touched it."""

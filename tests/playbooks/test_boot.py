@@ -65,7 +65,11 @@ class Host(object):
                          proc=str(self.proc))
 
     def kernels(self, *releases):
+        """Installed kernels: what the mock 10_linux lists, and their files in /boot."""
         self.monkeypatch.setenv('MOCK_KERNELS', ' '.join(releases))
+        for release in releases:
+            for name in ('vmlinuz-', 'initrd.img-'):
+                (self.root / 'boot' / (name + release)).write_text(u'%s%s\n' % (name, release))
 
     def running(self, release, cmdline):
         (self.proc / 'sys' / 'kernel' / 'osrelease').write_text(release + u'\n')
@@ -94,7 +98,7 @@ class Host(object):
         """What GRUB does on the next boot: resolves the default, consumes the one-shot (save_env)."""
         boot = self.next_boot()
         env = self.env()
-        for name in ('next_entry', model.ONCE_VAR):
+        for name in ('next_entry', model.ONCE_VAR, model.KERNEL_VAR):
             if env.get(name):
                 subprocess.run(['grub-editenv', str(self.boot / 'grubenv'), 'set', name + '='], check=True)
         return boot
@@ -153,9 +157,12 @@ def test_a_newer_kernel_installed_does_not_become_the_default(ansible, host):
 def test_candidate_then_arm_then_grub_boots_it_once(ansible, host):
     host.kernels(STOCK, NEW)
     assert boot(ansible, host)[0] == 0
+    cfg = host.cfg()
     rc, result, out = boot(ansible, host, state='candidate', release=NEW, dmem='dmem=!768M', diff=True)
     assert rc == 0 and result['changed'] is True, out
     assert result['record']['candidate'] == dict(release=NEW, dmem=['dmem=!768M'])
+    # the candidate is in the record only: grub.cfg stays as it was (no grub-mkconfig)
+    assert result['regenerated'] is False and host.cfg() == cfg
     # recorded, not bootable: the next boot and every boot the host can make by itself are the verified one
     assert host.next_boot()['entry'] == model.VERIFIED_ID
     assert host.bootable_dmem() == {}
@@ -164,8 +171,9 @@ def test_candidate_then_arm_then_grub_boots_it_once(ansible, host):
     rc, result, out = boot(ansible, host, state='armed', token='tok123456', trial_args=['panic=10'], lease=120)
     assert rc == 0 and result['changed'] is True, out
     assert result['one_shot'] == 'panic=10 dmemfs_fleet.trial=tok123456 dmem=!768M'
-    assert host.env() == {'next_entry': model.TRIAL_ID, model.ONCE_VAR: result['one_shot']}
+    assert host.env() == {'next_entry': model.TRIAL_ID, model.ONCE_VAR: result['one_shot'], model.KERNEL_VAR: NEW}
     assert result['next_boot']['entry'] == model.TRIAL_ID and result['next_boot']['release'] == NEW
+    assert result['regenerated'] is False and host.cfg() == cfg
     assert '--on-active=120s' in host.log.read_text()
     # armed again with the same token: nothing to do
     assert boot(ansible, host, state='armed', token='tok123456', trial_args=['panic=10'], lease=120)[1]['changed'] is False
@@ -209,7 +217,8 @@ def test_commit_needs_the_trial_boot_and_then_makes_it_the_verified_default(ansi
     assert result['record']['candidate'] is None and result['record']['armed'] is None
     assert host.next_boot()['release'] == NEW
     assert host.bootable_dmem() == {model.VERIFIED_ID: ['dmem=!768M']}
-    assert model.TRIAL_ID not in host.cfg() and host.env() == {}
+    assert result['regenerated'] is True and host.env() == {}
+    assert model.resolve_boot(host.cfg(), {'next_entry': model.TRIAL_ID})['entry'] == model.VERIFIED_ID
     # nothing armed any more: committing again is refused and changes nothing
     before = (host.cfg(), host.record())
     rc, result, out = boot(ansible, host, state='committed')
@@ -228,9 +237,10 @@ def test_a_replan_on_the_dmemfs_kernel_falls_back_to_the_old_dmem(ansible, host)
     assert 'dmem=!1G' in host.grub_boots()['args']
     fallback = host.next_boot()
     assert fallback['release'] == NEW and [w for w in fallback['args'] if w.startswith('dmem=')] == ['dmem=!8G']
+    cfg = host.cfg()
     rc, result, out = boot(ansible, host, state='disarmed')
-    assert rc == 0 and result['record']['candidate'] is None and model.TRIAL_ID not in host.cfg(), out
-    assert host.env() == {}
+    assert rc == 0 and result['record']['candidate'] is None and result['regenerated'] is False, out
+    assert host.env() == {} and host.cfg() == cfg
 
 
 def test_absent_gives_the_host_its_own_boot_configuration_back(ansible, host):
@@ -271,21 +281,26 @@ def test_arming_is_refused_where_grub_cannot_write_its_environment_block(ansible
 
 
 def test_a_failed_generation_leaves_the_host_as_it_was(ansible, host):
-    """Review F5-b: no half-written state when grub.cfg cannot be made."""
-    boot(ansible, host)
+    """Review F5-b: no half-written state when grub.cfg cannot be made (a commit regenerates it)."""
     host.kernels(STOCK, NEW)
+    boot(ansible, host)
+    boot(ansible, host, state='candidate', release=NEW, dmem='dmem=!768M')
+    boot(ansible, host, state='armed', token='tok123456', trial_args=['panic=10'])
+    host.grub_boots()
+    host.running(NEW, 'BOOT_IMAGE=/boot/vmlinuz-%s ro console=ttyS0 panic=10 dmemfs_fleet.trial=tok123456 dmem=!768M' % NEW)
     script, cfg, record = open(host.args['script']).read(), host.cfg(), host.record()
     host.monkeypatch.setenv('MOCK_MKCONFIG_FAIL', '1')
-    rc, result, out = boot(ansible, host, state='candidate', release=NEW, dmem='dmem=!768M')
+    rc, result, out = boot(ansible, host, state='committed')
     assert rc != 0 and 'grub-mkconfig failed' in result['msg'], out
     assert open(host.args['script']).read() == script and host.cfg() == cfg and host.record() == record
     assert not os.path.exists(host.args['grub_cfg'] + '.dmemfs-new')
 
 
-def test_a_candidate_without_a_boot_entry_is_refused(ansible, host):
+def test_a_candidate_whose_kernel_is_not_installed_is_refused(ansible, host):
     boot(ansible, host)
     rc, result, out = boot(ansible, host, state='candidate', release=NEW, dmem='')
-    assert rc != 0 and 'no dmemfs-trial entry' in result['msg'] and NEW in result['msg'], out
+    assert rc != 0 and 'the trial entry would boot' in result['msg'] and 'vmlinuz-' + NEW in result['msg'], out
+    assert 'initrd.img-' + NEW in result['msg']
     assert host.record()['candidate'] is None
 
 

@@ -126,11 +126,13 @@ def test_gather_boot_reads_the_record_the_environment_block_and_drain(tmp_path):
     (root / 'var' / 'lib' / 'dmemfs-fleet' / 'drained').write_text(u'x\n')
     (root / 'etc' / 'default' / 'grub.d' / '60-dmemfs.cfg').write_text(u'GRUB_CMDLINE_LINUX="dmem=1G"\n')
     (root / 'boot' / 'grub' / 'grubenv').write_text(
-        u'# GRUB Environment Block\nnext_entry=dmemfs-trial\ndmemfs_trial_once=panic=10\n' + u'#' * 900)
+        u'# GRUB Environment Block\nnext_entry=dmemfs-trial\ndmemfs_trial_once=panic=10\n'
+        u'dmemfs_trial_kernel=%s\n' % RELEASE + u'#' * 860)
     (root / 'sys' / 'kernel' / 'kexec_loaded').write_text(u'1\n')
     boot = host.gather_boot(tree, 'bios', 'update-grub')
     assert boot['record'] == record and boot['record_problems'] == []
-    assert boot['trial_armed'] and boot['one_shot_left'] == ['next_entry=dmemfs-trial', 'dmemfs_trial_once=panic=10']
+    assert boot['trial_armed'] and boot['one_shot_left'] == [
+        'next_entry=dmemfs-trial', 'dmemfs_trial_once=panic=10', 'dmemfs_trial_kernel=' + RELEASE]
     assert boot['drained'] and boot['kexec_loaded'] and boot['grub_default'] == '0'
     assert boot['legacy_files'] == ['/etc/default/grub.d/60-dmemfs.cfg']
     assert boot['grubenv_writable'] is None and boot['default'] is None

@@ -60,15 +60,20 @@ def stock_entries(releases, cmdline='console=ttyS0'):
 
 
 def ours(record, cmdline='console=ttyS0'):
-    """What 09_dmemfs_fleet prints for a record (the awk copy, done by hand the same way)."""
+    """What 09_dmemfs_fleet prints for a record (the awk copy, done by hand the same way).
+
+    Nothing of the candidate is in it: the trial entry is the verified one's
+    copy with the release read from the environment block.
+    """
     verified = record['verified']
     text = linux_entry(verified['release'], model.VERIFIED_ID, (cmdline + ' ' + ' '.join(verified['dmem'])).strip())
     text += ('if [ -z "${boot_once}" ]; then\n  set default="%s"\nelse\n  set fallback="0"\nfi\n' % model.VERIFIED_ID)
-    if record.get('candidate'):
-        text += ('if [ -n "${%s}" ]; then\n  set %s="${%s}"\n  export %s\n  set %s=\n  save_env %s\n'
-                 % (model.ONCE_VAR, model.ARGS_VAR, model.ONCE_VAR, model.ARGS_VAR, model.ONCE_VAR, model.ONCE_VAR))
-        text += linux_entry(record['candidate']['release'], model.TRIAL_ID, cmdline + ' ${%s}' % model.ARGS_VAR)
-        text += 'fi\n'
+    text += ('if [ -n "${%(once)s}" ]; then\n  set %(args)s="${%(once)s}"\n  set %(rel)s="${%(kernel)s}"\n'
+             '  export %(args)s\n  export %(rel)s\n  set %(once)s=\n  set %(kernel)s=\n  save_env %(once)s %(kernel)s\nfi\n'
+             'if [ -n "${%(args)s}" ]; then\nif [ -n "${%(rel)s}" ]; then\n'
+             % dict(once=model.ONCE_VAR, args=model.ARGS_VAR, rel=model.RELEASE_VAR, kernel=model.KERNEL_VAR))
+    text += linux_entry('${%s}' % model.RELEASE_VAR, model.TRIAL_ID, cmdline + ' ${%s}' % model.ARGS_VAR)
+    text += 'fi\nfi\n'
     return text
 
 
@@ -90,8 +95,9 @@ def after_grub_boot(env):
     out = dict(env)
     if out.get('next_entry'):
         out['next_entry'] = ''
-    if model.ONCE_VAR in out:
-        out[model.ONCE_VAR] = ''
+    for name in (model.ONCE_VAR, model.KERNEL_VAR):
+        if name in out:
+            out[name] = ''
     return out
 
 
@@ -160,18 +166,20 @@ def test_commit_only_on_the_boot_that_is_the_armed_trial():
 def test_env_changes_arm_and_disarm_only_what_the_collection_set():
     record = armed(baseline(), NEW, ['dmem=!768M'])
     assert model.env_changes(record, {}) == {
-        'next_entry': model.TRIAL_ID, model.ONCE_VAR: 'panic=10 dmemfs_fleet.trial=tok123456 dmem=!768M'}
+        'next_entry': model.TRIAL_ID, model.ONCE_VAR: 'panic=10 dmemfs_fleet.trial=tok123456 dmem=!768M',
+        model.KERNEL_VAR: NEW}
     assert model.env_changes(record, dict(model.env_changes(record, {}))) == {}
     # disarmed: GRUB's empty leftovers go, an operator's own next_entry stays
-    assert model.env_changes(baseline(), {'next_entry': '', model.ONCE_VAR: ''}) == {
-        'next_entry': None, model.ONCE_VAR: None}
+    assert model.env_changes(baseline(), {'next_entry': '', model.ONCE_VAR: '', model.KERNEL_VAR: ''}) == {
+        'next_entry': None, model.ONCE_VAR: None, model.KERNEL_VAR: None}
     assert model.env_changes(baseline(), {'next_entry': 'gnulinux-x'}) == {}
 
 
 def test_finding_9_a_boot_that_bypassed_grub_leaves_the_one_shot_behind():
     env = model.env_changes(armed(baseline(), NEW, []), {})
     assert model.one_shot_left(env) == ['next_entry=dmemfs-trial',
-                                        'dmemfs_trial_once=panic=10 dmemfs_fleet.trial=tok123456']
+                                        'dmemfs_trial_once=panic=10 dmemfs_fleet.trial=tok123456',
+                                        'dmemfs_trial_kernel=' + NEW]
     assert model.one_shot_left(after_grub_boot(env)) == []
 
 
@@ -206,15 +214,22 @@ def test_the_real_update_grub_output_parses_as_the_model_expects():
 
 def test_check_grub_cfg_names_what_is_missing():
     record = model.with_candidate(baseline(STOCK, ['dmem=!768M']), NEW, ['dmem=!1G'])
-    assert model.check_grub_cfg(grub_cfg(record, [STOCK, NEW]), record) == []
+    text = grub_cfg(record, [STOCK, NEW])
+    assert model.check_grub_cfg(text, record) == []
+    # the same grub.cfg serves the record with or without a candidate: a candidate never regenerates it
+    assert text == grub_cfg(model.disarmed(record), [STOCK, NEW])
+    assert model.check_grub_cfg(text, model.disarmed(record)) == []
     stock_only = header() + stock_entries([STOCK, NEW])
     assert model.check_grub_cfg(stock_only, record) == [
-        'no dmemfs-verified entry: 10_linux listed no normal entry for the verified kernel %s' % STOCK,
-        'no dmemfs-trial entry: 10_linux listed no normal entry for the candidate kernel %s' % NEW]
+        'no dmemfs-verified entry: 10_linux listed no normal entry for the verified kernel %s' % STOCK]
     wrong_dmem = grub_cfg(model.with_candidate(baseline(STOCK, ['dmem=!1G']), NEW, ['dmem=!1G']), [STOCK, NEW])
     assert model.check_grub_cfg(wrong_dmem, record) == ['dmemfs-verified does not carry exactly dmem=!768M']
-    trial_left = grub_cfg(record, [STOCK, NEW])
-    assert model.check_grub_cfg(trial_left, model.disarmed(record)) == ['a dmemfs-trial entry without a candidate']
+    fixed_kernel = text.replace('vmlinuz-${%s}' % model.RELEASE_VAR, 'vmlinuz-' + NEW)
+    assert model.check_grub_cfg(fixed_kernel, record) == [
+        'dmemfs-trial boots /boot/vmlinuz-%s, not the release in ${%s}' % (NEW, model.RELEASE_VAR)]
+    never_cleared = text.replace('save_env %s %s' % (model.ONCE_VAR, model.KERNEL_VAR), 'save_env %s' % model.ONCE_VAR)
+    assert model.check_grub_cfg(never_cleared, record) == [
+        'the one-shot trial is never cleared (no save_env %s %s)' % (model.ONCE_VAR, model.KERNEL_VAR)]
 
 
 def test_finding_14_foreign_entries_are_left_alone_and_pass():
@@ -313,12 +328,27 @@ def test_resolve_boot_numbers_titles_and_submenus():
     assert model.resolve_boot('', {}) is None
 
 
-def test_render_script_carries_the_record():
+def test_render_script_carries_the_verified_configuration_only():
     record = model.with_candidate(baseline(NEW, ['dmem=!8G']), NEWER, ['dmem=!1G'])
     script = model.render_script(record, '/var/lib/dmemfs-fleet/boot.json')
     assert script.startswith('#!/bin/sh\n' + model.SCRIPT_MARKER)
     assert "verified_release='%s'" % NEW in script and "verified_args='dmem=!8G'" in script
-    assert "trial_release='%s'" % NEWER in script
-    # the candidate dmem= is not in the script at all: it travels only in the one-shot
-    assert 'dmem=!1G' not in script.split('# candidate:')[1].split('\n', 1)[1]
-    assert "trial_release=''" in model.render_script(model.disarmed(record), '/x')
+    # nothing of the candidate: its release and dmem= travel only in the environment block, for one boot
+    assert NEWER not in script and 'dmem=!1G' not in script
+    assert script == model.render_script(model.disarmed(record), '/var/lib/dmemfs-fleet/boot.json')
+    armed_record = armed(record, NEWER, ['dmem=!1G'])
+    assert script == model.render_script(armed_record, '/var/lib/dmemfs-fleet/boot.json')
+
+
+def test_the_trial_entry_boots_the_release_in_the_environment_block():
+    record = armed(baseline(NEW, ['dmem=!8G']), NEWER, ['dmem=!1G'])
+    text = grub_cfg(record, [STOCK, NEW, NEWER])
+    env = model.env_changes(record, {})
+    assert env[model.KERNEL_VAR] == NEWER
+    trial = model.resolve_boot(text, env)
+    assert (trial['entry'], trial['release']) == (model.TRIAL_ID, NEWER)
+    # half an armed trial (no kernel, or no arguments) is no trial: GRUB boots the verified entry
+    for name in (model.KERNEL_VAR, model.ONCE_VAR):
+        half = dict(env, **{name: ''})
+        assert model.resolve_boot(text, half)['entry'] == model.VERIFIED_ID
+        assert model.bootable_dmem(text, half) == {model.VERIFIED_ID: ['dmem=!8G']}
