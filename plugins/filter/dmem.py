@@ -14,6 +14,7 @@ from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_param import (
     DEFAULT_SECTION_SIZE, DmemSpec, parse, render, validate)
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_savings import fleet
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_rollout import halt_reason, host_states
+from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_status import fleet_status, host_status
 
 
 def _wrap(func):
@@ -74,7 +75,22 @@ def dmem_host_states(hosts, results, measured):
     return host_states(list(hosts), results, list(measured))
 
 
+def dmem_status(facts, plan=None, mount_path=None):
+    if not isinstance(facts, dict) or 'boot' not in facts:
+        raise DmemError('facts', 'must be the dmem facts of dmemfs.fleet.dmem_facts (ansible_facts.dmem)', facts)
+    if plan is not None and not (isinstance(plan, dict) and 'param' in plan):
+        raise DmemError('plan', 'must be a dmem_plan result (with param) or null', plan)
+    return host_status(facts, plan, mount_path or None)
+
+
+def dmem_status_fleet(hosts):
+    if not isinstance(hosts, dict):
+        raise DmemError('hosts', 'must be a dict of host name to dmem_status result', hosts)
+    return fleet_status(hosts)
+
+
 class FilterModule(object):
     def filters(self):
         return dict((f.__name__, _wrap(f)) for f in (dmem_parse, dmem_format, dmem_bytes, dmem_size, dmem_human, dmem_fleet,
-                                                     dmem_rollout_halt, dmem_host_states))
+                                                     dmem_rollout_halt, dmem_host_states, dmem_status,
+                                                     dmem_status_fleet))
