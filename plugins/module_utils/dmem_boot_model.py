@@ -61,7 +61,9 @@ TOKEN_ARG = 'dmemfs_fleet.trial'
 SCRIPT_MARKER = '# Managed by dmemfs.fleet (dmem_boot)'
 # grubenv variables this collection writes; GRUB's own save_env leaves them
 # behind empty after a one-shot boot.
-ENV_VARS = ('next_entry', ONCE_VAR, KERNEL_VAR)
+# the armed trial's one-shot variables, which GRUB clears (save_env) on the trial boot
+ONE_SHOT_VARS = (ONCE_VAR, KERNEL_VAR)
+ENV_VARS = ('next_entry',) + ONE_SHOT_VARS
 
 RELEASE_RE = re.compile(r'^[0-9][A-Za-z0-9._+~-]*$')
 TOKEN_RE = re.compile(r'^[A-Za-z0-9-]{6,64}$')
@@ -185,7 +187,7 @@ def env_changes(record, env):
                 changes[name] = value
     else:
         # Only what this collection armed: a next_entry of the operator's own stays.
-        for name in (ONCE_VAR, KERNEL_VAR):
+        for name in ONE_SHOT_VARS:
             if name in env:
                 changes[name] = None
         if 'next_entry' in env and env.get('next_entry') in ('', TRIAL_ID):
@@ -198,7 +200,7 @@ def one_shot_left(env):
     left = []
     if env.get('next_entry') == TRIAL_ID:
         left.append('next_entry=%s' % TRIAL_ID)
-    for name in (ONCE_VAR, KERNEL_VAR):
+    for name in ONE_SHOT_VARS:
         if env.get(name):
             left.append('%s=%s' % (name, env[name]))
     return left
@@ -491,8 +493,9 @@ def bootable_dmem(text, env):
     """
     out = {}
     once = env.get(ONCE_VAR, '')
+    armed = trial_release(env) is not None
     for entry in grub_menu_entries(text):
-        if entry['id'] == TRIAL_ID and trial_release(env) is None:
+        if entry['id'] == TRIAL_ID and not armed:
             continue
         words = []
         for word in entry['args']:

@@ -98,7 +98,7 @@ class Host(object):
         """What GRUB does on the next boot: resolves the default, consumes the one-shot (save_env)."""
         boot = self.next_boot()
         env = self.env()
-        for name in ('next_entry', model.ONCE_VAR, model.KERNEL_VAR):
+        for name in model.ENV_VARS:
             if env.get(name):
                 subprocess.run(['grub-editenv', str(self.boot / 'grubenv'), 'set', name + '='], check=True)
         return boot

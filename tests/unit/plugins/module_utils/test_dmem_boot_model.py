@@ -95,7 +95,7 @@ def after_grub_boot(env):
     out = dict(env)
     if out.get('next_entry'):
         out['next_entry'] = ''
-    for name in (model.ONCE_VAR, model.KERNEL_VAR):
+    for name in model.ONE_SHOT_VARS:
         if name in out:
             out[name] = ''
     return out
