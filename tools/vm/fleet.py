@@ -34,7 +34,7 @@ A platform entry (JSON or YAML list, e.g. Molecule's ``platforms``)::
     memory: 2560            # MiB (int) or "2560M" / "2.5G"; optional with numa
     numa:                   # optional; default: one node with all memory/CPUs
       - {memory: 1536, cpus: "0"}
-      - {memory: 1024, cpus: "1"}
+      - {memory: 1024}      # no cpus: a memory-only node (CXL, HBM)
     disks: [256, 256]       # optional; extra blank virtio disks, MiB each
 
 Only the Python standard library is needed (PyYAML for a YAML spec file).
@@ -144,9 +144,8 @@ def normalise(platform: dict) -> dict:
         for i, node in enumerate(nodes_in):
             where = f"{name}: numa[{i}]"
             mem = parse_mib(node.get("memory"), f"{where}.memory")
+            # a node without cpus is memory-only, as a CXL expander's
             node_cpus = parse_cpu_list(node.get("cpus", []), f"{where}.cpus")
-            if not node_cpus:
-                raise FleetError(f"{where}: needs cpus")
             for c in node_cpus:
                 if c >= cpus or c in seen:
                     raise FleetError(f"{where}: CPU {c} out of range or in two nodes")
@@ -310,10 +309,10 @@ def qemu_command(vm: dict, overlay: Path, seed: Path, console: Path, pidfile: Pa
         "-m", f"{vm['memory']}M",
     ]
     for i, node in enumerate(vm["numa"]):
-        cpu_args = ",".join(f"cpus={c}" for c in node["cpus"])
+        cpu_args = "".join(f",cpus={c}" for c in node["cpus"])
         cmd += [
             "-object", f"memory-backend-ram,id=m{i},size={node['memory']}M",
-            "-numa", f"node,nodeid={i},memdev=m{i},{cpu_args}",
+            "-numa", f"node,nodeid={i},memdev=m{i}{cpu_args}",
         ]
     cmd += [
         # /dev/vda: the root disk (first virtio-blk device)
