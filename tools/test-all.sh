@@ -28,8 +28,18 @@ summary() {
 	printf '  %s\n' "${times[@]}"
 	echo "test-all: total $SECONDS s"
 }
+# CI keeps only the end of the output, and Molecule's own end is its destroy:
+# the last failed tasks (from the time-stamped Ansible logs of every run,
+# those the fault injections expect too) come last.
+digest() {
+	local logs=(build/molecule-*-ansible.log)
+	[ -e "${logs[0]}" ] || return 0
+	echo "test-all: the last failed tasks in ${logs[*]}:"
+	grep -h -E '\| (fatal|failed): \[|\| ERROR' "${logs[@]}" | sort | tail -n 4 | cut -c1-900 | sed 's/^/  /'
+}
 fail() {
 	summary
+	digest
 	echo "test-all: FAILED: $*" >&2
 	exit 1
 }
