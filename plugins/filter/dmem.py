@@ -15,6 +15,7 @@ from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_param import (
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_savings import fleet
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_rollout import halt_reason, host_states
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_status import fleet_status, host_status
+from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_units import mount_unit
 
 
 def _wrap(func):
@@ -55,6 +56,10 @@ def dmem_human(value):
     return human_size(parse_size(value, 'size'))
 
 
+def dmem_mount_unit(path):
+    return mount_unit(path, 'path')
+
+
 def dmem_fleet(reports, failed=None):
     if not isinstance(reports, dict):
         raise DmemError('reports', 'must be a dict of host name to dmem_savings result', reports)
@@ -91,6 +96,6 @@ def dmem_status_fleet(hosts):
 
 class FilterModule(object):
     def filters(self):
-        return dict((f.__name__, _wrap(f)) for f in (dmem_parse, dmem_format, dmem_bytes, dmem_size, dmem_human, dmem_fleet,
+        return dict((f.__name__, _wrap(f)) for f in (dmem_parse, dmem_format, dmem_bytes, dmem_size, dmem_human, dmem_mount_unit, dmem_fleet,
                                                      dmem_rollout_halt, dmem_host_states, dmem_status,
                                                      dmem_status_fleet))

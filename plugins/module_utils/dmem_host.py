@@ -53,6 +53,12 @@ class HostTree(object):
         except (IOError, OSError):
             return []
 
+    def stat(self, rel):
+        try:
+            return os.stat(self.path(rel))
+        except (IOError, OSError):
+            return None
+
 
 def parse_meminfo(text):
     """/proc/meminfo or a node's meminfo ("Node 0 MemTotal: 1024 kB") -> {name: bytes}."""
@@ -252,12 +258,28 @@ def bootloader(tree):
 
 
 def mounts(tree, fstype='dmemfs'):
+    """Mounted file systems of ``fstype``: source, path, options, and what the mount point holds.
+
+    ``first_file`` (an entry of its root directory, or None) tells whether it
+    holds files - guest memory, on dmemfs - without walking it; ``root`` is
+    the root directory's mode (octal string), uid and gid, which a remount does
+    not change. Both are None when the mount point cannot be read.
+    """
     found = []
     for line in (tree.read('proc/mounts') or '').splitlines():
         parts = line.split()
         if len(parts) >= 4 and parts[2] == fstype:
+            # /proc/mounts escapes space, tab, newline and backslash as octal
+            path = re.sub(r'\\([0-7]{3})', lambda m: chr(int(m.group(1), 8)), parts[1])
             options = dict((o.split('=', 1) + [True])[:2] for o in parts[3].split(','))
-            found.append({'source': parts[0], 'path': parts[1], 'options': options})
+            st = tree.stat(path)
+            entries = tree.listdir(path) if st is not None else []
+            found.append({
+                'source': parts[0], 'path': path, 'options': options,
+                'first_file': os.path.join(path, entries[0]) if entries else None,
+                'root': None if st is None else {'mode': '%04o' % (st.st_mode & 0o7777), 'uid': st.st_uid,
+                                                 'gid': st.st_gid},
+            })
     return found
 
 

@@ -60,6 +60,19 @@ def test_dmem_facts_on_this_machine(ansible):
     assert facts['kernel_release'] == os.uname()[2]
 
 
+def test_dmem_facts_without_the_boot_section(ansible):
+    name = sorted(n for n in os.listdir(HOSTS) if os.path.isdir(os.path.join(HOSTS, n)))[0]
+    root = os.path.join(HOSTS, name)
+    rc, whole, out = ansible.module('dmem_facts', {'root': root}, check=True)
+    assert rc == 0, out
+    rc, result, out = ansible.module('dmem_facts', {'root': root, 'boot': False}, check=True)
+    assert rc == 0, out
+    facts, full = result['ansible_facts']['dmem'], whole['ansible_facts']['dmem']
+    assert full['boot'] is not None and facts['boot'] is None
+    del full['boot'], facts['boot']
+    assert facts == full
+
+
 def test_dmem_facts_bad_root(ansible, tmp_path):
     rc, result, out = ansible.module('dmem_facts', {'root': str(tmp_path / 'nowhere')})
     assert rc != 0

@@ -106,3 +106,28 @@ def test_bootloader_grubby_mocked_rhel_tree(tmp_path):
     assert facts['bootloader'] == 'grubby'
     assert facts['firmware'] == 'efi'
     assert gather(str(tmp_path))['bootloader'] == 'unknown'
+
+
+def test_dmemfs_mounts_say_whether_they_hold_files_and_how_their_root_is_set(tmp_path):
+    (tmp_path / 'proc').mkdir()
+    (tmp_path / 'proc' / 'mounts').write_text(
+        u'/dev/vda1 / ext4 rw,relatime 0 0\n'
+        u'dmemfs /mnt/dmem dmemfs rw,relatime,pagesize=2M,mode=770,uid=0,gid=64055 0 0\n'
+        u'dmemfs /mnt/empty\\040one dmemfs rw,pagesize=4K 0 0\n'
+        u'dmemfs /mnt/gone dmemfs rw,pagesize=1G 0 0\n')
+    full = tmp_path / 'mnt' / 'dmem'
+    full.mkdir(parents=True)
+    (full / 'guest1.ram').write_text(u'')
+    (full / 'a-guest.ram').write_text(u'')
+    empty = tmp_path / 'mnt' / 'empty one'
+    empty.mkdir()
+    os.chmod(str(empty), 0o1770)
+    found = gather(str(tmp_path))['dmemfs_mounts']
+    assert [m['path'] for m in found] == ['/mnt/dmem', '/mnt/empty one', '/mnt/gone']
+    assert found[0]['options'] == {'rw': True, 'relatime': True, 'pagesize': '2M', 'mode': '770', 'uid': '0',
+                                   'gid': '64055'}
+    assert found[0]['first_file'] == '/mnt/dmem/a-guest.ram'
+    assert found[1]['first_file'] is None
+    assert found[1]['root'] == {'mode': '1770', 'uid': os.getuid(), 'gid': os.getgid()}
+    # a mount point that cannot be read: nothing is claimed about it
+    assert found[2]['first_file'] is None and found[2]['root'] is None
