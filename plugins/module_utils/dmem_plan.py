@@ -234,6 +234,13 @@ def plan(nodes, value=None, policy=None, size=None, addr=None, align=None, pages
                           'savings': memmap_bytes(dmem, page_size, struct_page_size)})
 
     dmem_total = sum(n['dmem'] for n in out_nodes)
+    if dmem_total == 0:
+        # A rollout would reboot the host through a trial for no reservation.
+        largest = max(out_nodes, key=lambda n: n['total'])
+        raise DmemError('value' if value is not None else 'size',
+                        'reserves nothing on any node (the largest, node %d, has %s): a plan must reserve memory on '
+                        'at least one node' % (largest['id'], format_size(largest['total'])),
+                        value if value is not None else size)
     savings = memmap_bytes(dmem_total, page_size, struct_page_size)
     values = [render(s) for s in specs]
     return {

@@ -182,3 +182,14 @@ def test_percent_is_refused_with_range():
     with pytest.raises(DmemError) as err:
         plan(TWO_NODES, policy='range', size='10%', addr='4G')
     assert err.value.field == 'size' and 'keep or per_node' in str(err.value)
+
+
+@pytest.mark.parametrize('kwargs, field', [
+    (dict(policy='keep', size='16G'), 'size'),
+    (dict(value='!16G'), 'value'),
+])
+def test_a_plan_that_reserves_nothing_anywhere_fails_naming_the_field_and_the_largest_node(kwargs, field):
+    with pytest.raises(DmemError) as exc:
+        plan([{'id': 0, 'total': '4G'}, {'id': 1, 'total': '8G'}], **kwargs)
+    assert exc.value.field == field
+    assert 'reserves nothing on any node (the largest, node 1, has 8G)' in str(exc.value)
