@@ -150,6 +150,13 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+state:
+  description:
+    - The O(state) the task was run with. The role's pin entry point reads it to tell whether the last write of
+      boot state in a run was a pin.
+  returned: always
+  type: str
+  sample: pinned
 bootloader:
   description: The flavour used.
   returned: always
@@ -223,7 +230,7 @@ class Boot(object):
     def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.result = dict(changed=False)
+        self.result = dict(changed=False, state=self.params['state'])
 
     def fail(self, msg):
         self.module.fail_json(msg=msg, **self.result)
