@@ -224,6 +224,43 @@ def test_snapshot_records_kvm_the_hosts_own_addresses_and_its_fstab_mounts(tree,
         'mounts': {'/': 'ext4', '/var/lib/libvirt/images': 'xfs', '/srv/iso': 'nfs4'}}
 
 
+def prepare(root, bindir, settings, *args):
+    env = dict(os.environ, DMEMFS_GUARD_ROOT=str(root), PATH=str(bindir) + os.pathsep + os.environ['PATH'])
+    return subprocess.run([sys.executable, GUARD, 'prepare'] + list(args), env=env, input=settings,
+                          capture_output=True, text=True)
+
+
+def test_prepare_writes_the_settings_with_the_snapshot_once_and_nothing_in_check_mode(tree, tmp_path):
+    """What the arm entry point runs: trial.json = the controller's settings + this boot's snapshot."""
+    bindir = host(tree, tmp_path)
+    path = tree / 'var' / 'lib' / 'dmemfs-fleet' / 'trial.json'
+    path.unlink()
+    settings = dict(token='t0k3n-2', confirm_deadline=480, watchdog_timeout=30, boot_timeout=600, check_timeout=60,
+                    min_available=524288000, builtin_checks=['kvm', 'memory-left'], checks=[])
+    want = dict(settings, expect=snapshot(tree, bindir))
+
+    proc = prepare(tree, bindir, json.dumps(settings), '--check')
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == dict(changed=True, config=want)
+    assert not path.exists()
+
+    proc = prepare(tree, bindir, json.dumps(settings))
+    assert json.loads(proc.stdout) == dict(changed=True, config=want)
+    assert json.loads(path.read_text()) == want
+    assert oct(os.stat(str(path)).st_mode & 0o777) == '0o644'
+
+    proc = prepare(tree, bindir, json.dumps(settings))
+    assert json.loads(proc.stdout)['changed'] is False
+
+
+def test_prepare_refuses_settings_without_a_token(tree, tmp_path):
+    bindir = host(tree, tmp_path)
+    for bad in ('', '[]', '{"token": ""}'):
+        proc = prepare(tree, bindir, bad)
+        assert proc.returncode == 2
+        assert 'stdin must be a JSON object with a token' in proc.stderr
+
+
 def hypervisor_trial(tree, bindir, expect):
     config(tree, builtin_checks=['kvm', 'addresses', 'mounts'], expect=expect)
     return guard(tree, 'run', path=bindir)
