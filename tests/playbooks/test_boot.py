@@ -143,6 +143,69 @@ def test_pinned_makes_what_runs_the_verified_default_and_leaves_stock_entries_al
     assert rc == 0 and result['changed'] is False, out
 
 
+PIN_PLAYBOOK = u"""
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    dmemfs.fleet.dmem_boot: %(args)s
+  vars:
+    dmem_boot_bootloader: update-grub
+  tasks:
+    - name: The first pin of the run
+      ansible.builtin.include_role:
+        name: dmemfs.fleet.dmem_boot
+    - name: Keep it
+      ansible.builtin.set_fact:
+        first_pin: "{{ dmem_boot_pin }}"
+    - name: A second pin, nothing written since
+      ansible.builtin.include_role:
+        name: dmemfs.fleet.dmem_boot
+    - name: Check it was skipped and the first pin's result kept
+      ansible.builtin.assert:
+        that:
+          - dmem_boot_pin is skipped
+          - dmem_boot_result == first_pin
+          - dmem_boot_result.state == 'pinned'
+    - name: Another entry point writes boot state
+      ansible.builtin.include_role:
+        name: dmemfs.fleet.dmem_boot
+        tasks_from: candidate
+      vars:
+        dmem_boot_release: %(new)s
+        dmem_boot_dmem: dmem=!1G
+    - name: A pin after it
+      ansible.builtin.include_role:
+        name: dmemfs.fleet.dmem_boot
+    - name: Check it ran
+      ansible.builtin.assert:
+        that:
+          - dmem_boot_pin is not skipped
+          - dmem_boot_result.state == 'pinned'
+    - name: A pin asked for after a writer outside the role
+      ansible.builtin.include_role:
+        name: dmemfs.fleet.dmem_boot
+      vars:
+        dmem_boot_repin: true
+    - name: Check it ran too
+      ansible.builtin.assert:
+        that: dmem_boot_pin is not skipped
+"""
+
+
+def test_the_pin_entry_point_is_skipped_after_a_pin_and_runs_after_any_other_write(ansible, host, tmp_path):
+    """The role's pin (dmem_boot tasks/main.yml), with the module pointed at the mocked host tree."""
+    host.kernels(STOCK, NEW)
+    playbook = tmp_path / 'pin.yml'
+    playbook.write_text(PIN_PLAYBOOK % dict(args=json.dumps(host.args), new=NEW))
+    proc = ansible.playbook(str(playbook))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert host.record()['candidate']['release'] == NEW
+    # every entry point says which state it ran with: the role's skip rests on it
+    for state, args in (('pinned', {}), ('candidate', dict(release=NEW, dmem='dmem=!1G')), ('disarmed', {})):
+        rc, result, out = boot(ansible, host, state=state, **args)
+        assert rc == 0 and result['state'] == state, out
+
+
 def test_a_newer_kernel_installed_does_not_become_the_default(ansible, host):
     assert boot(ansible, host)[0] == 0
     # its package's postinst runs update-grub: 10_linux lists it first
