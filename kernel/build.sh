@@ -29,10 +29,16 @@
 #                           /boot/config-$(uname -r) or /proc/config.gz) or
 #                           file (DMEMFS_CONFIG_FILE)
 #   DMEMFS_CONFIG_FILE      base config for DMEMFS_CONFIG_BASE=file
+#   DMEMFS_CONFIG_MODULES   a file of the module names a fleet uses (one per
+#                           line, or lsmod output): the base config keeps
+#                           only those of its modules (make localmodconfig)
+#                           before the fragments; unset or empty: no trimming
 #   DMEMFS_CONFIG_FRAGMENTS colon-separated fragments merged over the base
-#                           (default kernel/configs/dmemfs.config:
+#                           (default, the QEMU test fleet's kernel:
+#                           kernel/configs/dmemfs.config:
 #                           kernel/configs/trial-boot.config:
 #                           kernel/configs/hypervisor.config:
+#                           kernel/configs/no-debug-info.config:
 #                           kernel/configs/qemu-guest.config; set but empty:
 #                           none)
 #   DMEMFS_PACKAGE          deb (default, bindeb-pkg) or rpm (binrpm-pkg,
@@ -96,7 +102,7 @@ trap cleanup EXIT
 kind=${DMEMFS_KERNEL_SOURCE:-debian}
 patchdir=${DMEMFS_PATCH_DIR:-$here/patches/linux-6.12}
 config_base=${DMEMFS_CONFIG_BASE:-defconfig}
-fragment_list=${DMEMFS_CONFIG_FRAGMENTS-$here/configs/dmemfs.config:$here/configs/trial-boot.config:$here/configs/hypervisor.config:$here/configs/qemu-guest.config}
+fragment_list=${DMEMFS_CONFIG_FRAGMENTS-$here/configs/dmemfs.config:$here/configs/trial-boot.config:$here/configs/hypervisor.config:$here/configs/no-debug-info.config:$here/configs/qemu-guest.config}
 package=${DMEMFS_PACKAGE:-deb}
 cache=${DMEMFS_CACHE_DIR:-$HOME/.cache/dmemfs-fleet}
 jobs=${DMEMFS_JOBS:-2}
@@ -189,6 +195,19 @@ file)
 	;;
 esac
 
+# The modules to keep: sorted unique names as the kernel compares them (- is
+# _), so the same set in any order or format gives the same hash.
+modlist=''
+if [ -n "${DMEMFS_CONFIG_MODULES:-}" ]; then
+	readable "$DMEMFS_CONFIG_MODULES" || die "DMEMFS_CONFIG_MODULES='$DMEMFS_CONFIG_MODULES' is not a readable file"
+	modlist=$(mktemp)
+	tmpfiles+=("$modlist")
+	awk '$1 != "Module" && $1 ~ /^[A-Za-z0-9_-]+$/ { gsub("-", "_", $1); print $1 }' "$DMEMFS_CONFIG_MODULES" |
+		LC_ALL=C sort -u >"$modlist"
+	[ -s "$modlist" ] || die "DMEMFS_CONFIG_MODULES='$DMEMFS_CONFIG_MODULES' names no module"
+	base_desc="$base_desc, trimmed to $(wc -l <"$modlist") modules"
+fi
+
 fragments=()
 IFS=: read -r -a listed <<<"$fragment_list"
 for f in "${listed[@]}"; do
@@ -207,6 +226,10 @@ hash=$({
 	if [ -n "$basecfg" ]; then
 		printf 'base-config %s\n' "$(wc -c <"$basecfg")"
 		cat "$basecfg"
+	fi
+	if [ -n "$modlist" ]; then
+		printf 'modules %s\n' "$(wc -c <"$modlist")"
+		cat "$modlist"
 	fi
 	for f in "${patches[@]}"; do
 		printf 'patch %s %s\n' "${f##*/}" "$(wc -c <"$f")"
@@ -301,6 +324,15 @@ else
 	cp "$basecfg" .config
 fi
 : >"$work/config.log"
+if [ -n "$modlist" ]; then
+	# localmodconfig keeps the modules named in LSMOD and turns the base's
+	# other modules off; olddefconfig first, so that its own oldconfig pass
+	# has no new symbol to ask about (a 6.1 distribution config on 6.12).
+	make -s olddefconfig >>"$work/config.log" 2>&1
+	before=$(grep -c '=m$' .config || true)
+	{ yes '' || true; } | make -s LSMOD="$modlist" localmodconfig >>"$work/config.log" 2>&1
+	log "config: localmodconfig kept $(grep -c '=m$' .config || true) of $before modules for the $(wc -l <"$modlist") the fleet uses"
+fi
 if [ ${#fragments[@]} -gt 0 ]; then
 	scripts/kconfig/merge_config.sh -m .config "${fragments[@]}" >>"$work/config.log" 2>&1
 fi
@@ -376,6 +408,18 @@ for f in "${built[@]}"; do
 done
 [ -n "$image" ] || die "$target made no kernel image package (made: ${names[*]})"
 release=$(make -s --no-print-directory kernelrelease)
+# The modules the fleet uses that this build neither builds in nor ships
+# (out-of-tree ones such as zfs, or ones no Kconfig option was found for):
+# the trial's preflight refuses a host that loads any of them.
+modules_missing=()
+if [ -n "$modlist" ]; then
+	mapfile -t modules_missing < <(
+		sed -e 's|.*/||' -e 's/\.k\?o$//' -e 's/-/_/g' modules.builtin modules.order 2>/dev/null |
+			LC_ALL=C sort -u | LC_ALL=C comm -13 - "$modlist"
+	)
+	[ ${#modules_missing[@]} -eq 0 ] ||
+		log "warning: the fleet uses modules this build does not provide: ${modules_missing[*]}"
+fi
 
 tmp=$out.tmp.$$
 rm -rf "$tmp"
@@ -400,6 +444,12 @@ printf '%s\n' "${patches[@]##*/}" >"$tmp/patches"
 	fi
 	printf '  "source": {"type": %s, "description": %s},\n' "$(json_str "$kind")" "$(json_str "$source_desc")"
 	printf '  "config_base": %s,\n' "$(json_str "$base_desc")"
+	# null: no module list to check against (the build was not trimmed)
+	if [ -n "$modlist" ]; then
+		printf '  "modules_missing": %s,\n' "$(json_list "${modules_missing[@]}")"
+	else
+		printf '  "modules_missing": null,\n'
+	fi
 	printf '  "patches": %s\n' "$(json_list "${patches[@]##*/}")"
 	printf '}\n'
 } >"$tmp/manifest.json"

@@ -62,7 +62,7 @@ image_pid=$!
 echo "test-all: kernel build and tests (pid $kernel_pid, build/kernel-build.log) and VM image (pid $image_pid, build/image-build.log) in the background"
 
 # the pytest test of the kernel_build role on the real (warm) kernel cache runs after the build
-warm=test_default_inputs_with_a_warm_cache
+warm=test_the_test_fleet_inputs_with_a_warm_cache
 for target in lint sanity units build pytest; do
 	args=()
 	[ "$target" = pytest ] && args=("PYTEST_ARGS=-k 'not $warm'")

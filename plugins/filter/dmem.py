@@ -13,6 +13,7 @@ from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_size import (
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_param import (
     DEFAULT_SECTION_SIZE, DmemSpec, parse, render, validate)
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_savings import fleet
+from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_fleet_config import fleet_config
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_rollout import halt_reason, host_states
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_status import fleet_status, host_status
 from ansible_collections.dmemfs.fleet.plugins.module_utils.dmem_units import mount_unit
@@ -94,8 +95,12 @@ def dmem_status_fleet(hosts):
     return fleet_status(hosts)
 
 
+def dmem_fleet_config(hosts, config_host=None, extra=None, previous=None):
+    return fleet_config(hosts, config_host or None, extra, previous)
+
+
 class FilterModule(object):
     def filters(self):
         return dict((f.__name__, _wrap(f)) for f in (dmem_parse, dmem_format, dmem_bytes, dmem_size, dmem_human, dmem_mount_unit, dmem_fleet,
                                                      dmem_rollout_halt, dmem_host_states, dmem_status,
-                                                     dmem_status_fleet))
+                                                     dmem_status_fleet, dmem_fleet_config))

@@ -176,6 +176,8 @@ def kernels(tree, needed=None):
         out.append(dict(release=release, image='/boot/' + name, image_problem=problem,
                         initrd='/boot/' + initrd if initrd else None, initrd_problem=initrd_err,
                         signed=pe_signed(head),
+                        # the build config the kernel package installs (a fleet build's base, kernel_build)
+                        config=tree.path('boot/config-' + release) if tree.exists('boot/config-' + release) else None,
                         modules_missing=dmem_modules.missing(needed or [], release_modules(tree, release))))
     return out
 

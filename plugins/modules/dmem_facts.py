@@ -151,7 +151,8 @@ ansible_facts:
             bootable_dmem: {description: "per entry, the dmem= words a boot without the controller can carry", type: dict}
             kernels:
               description:
-                - Installed kernels with image_problem and initrd_problem (empty when GRUB can load them), signed, and
+                - Installed kernels with image_problem and initrd_problem (empty when GRUB can load them), signed,
+                  config (the path of its C(/boot/config-*), null when there is none), and
                   modules_missing - the modules of C(modules.all) the release neither builds
                   in nor ships (null when its /lib/modules is missing).
               type: list

@@ -3,7 +3,7 @@
 """The kernel_build role on localhost, run by ansible-playbook.
 
 Most tests build the stand-in kernel tree of test_kernel_build_script.py in a
-private cache. test_default_inputs_with_a_warm_cache uses the real cache of
+private cache. test_the_test_fleet_inputs_with_a_warm_cache uses the real cache of
 kernel/build.sh: it expects the dmemfs kernel there (make kernel-test builds
 it) and, if it is missing, builds it (15-30 min).
 """
@@ -13,8 +13,10 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
+import yaml
 
 from test_kernel_build_script import BUILD_SH, fake_kernel_tarball
 
@@ -94,6 +96,7 @@ def stand_in(tmp_path, **extra):
         'kernel_build_cache_dir': str(tmp_path / 'cache'),
         'kernel_build_nice': 0,
         'kernel_build_poll': 1,
+        'kernel_build_config_base': 'defconfig',
     }
     variables.update(extra)
     return variables
@@ -111,7 +114,7 @@ def stand_in(tmp_path, **extra):
     ({'kernel_build_source': 'tarball', 'kernel_build_tarball_sha256': 'a' * 64},
      'kernel_build_tarball is required when kernel_build_source is tarball'),
     ({'kernel_build_package_format': 'zip'}, 'kernel_build_package_format must be one of: deb, rpm'),
-    ({'kernel_build_config_base': 'allyes'}, 'kernel_build_config_base must be one of: defconfig, running, file'),
+    ({'kernel_build_config_base': 'allyes'}, 'kernel_build_config_base must be one of: fleet, defconfig, running, file'),
     ({'kernel_build_source': 'svn'}, 'kernel_build_source must be one of: debian, tarball, git'),
     ({'kernel_build_source': 'git'}, 'kernel_build_git_repo is required when kernel_build_source is git'),
     ({'kernel_build_source': 'git', 'kernel_build_git_repo': '/srv/linux', 'kernel_build_git_ref': ''},
@@ -217,7 +220,17 @@ def test_patches_removed_from_the_inputs_leave_the_builder(role, tmp_path):
     assert os.listdir(str(tmp_path / 'cache' / 'kernel-build' / 'patches')) == []
 
 
-def test_default_inputs_with_a_warm_cache(role):
+def test_the_test_fleet_inputs_with_a_warm_cache(role):
+    """The kernel of inventories/local (and of the pipeline scenario) is build.sh's default, make kernel-test's."""
+    with open(os.path.join(os.path.dirname(BUILD_SH), '..', 'inventories', 'local', 'group_vars', 'all.yml')) as handle:
+        local = yaml.safe_load(handle)
+    test_fleet = dict((k, v) for k, v in local.items() if k.startswith('kernel_build_'))
+    assert test_fleet['kernel_build_config_base'] == 'defconfig'
+    with open(os.path.join(os.path.dirname(BUILD_SH), '..', 'molecule', 'pipeline', 'molecule.yml')) as handle:
+        scenario = yaml.safe_load(handle)['provisioner']['inventory']['group_vars']['all']
+    assert scenario['kernel_build_config_base'] == 'defconfig'
+    assert ([os.path.basename(f) for f in scenario['kernel_build_config_fragments']]
+            == [os.path.basename(f) for f in test_fleet['kernel_build_config_fragments']])
     # what the default inputs hash to, and whether the real cache has them (make kernel-test builds them)
     env = dict((k, v) for k, v in os.environ.items() if not k.startswith('DMEMFS_') or k == 'DMEMFS_CACHE_DIR')
     dry = subprocess.run(['bash', BUILD_SH], env=dict(env, DMEMFS_DRY_RUN='1'), capture_output=True, text=True,
@@ -225,7 +238,7 @@ def test_default_inputs_with_a_warm_cache(role):
     assert dry.returncode == 0, dry.stderr
     values = dict(line.split('=', 1) for line in dry.stdout.splitlines())
     warm = values['CACHED'] == 'yes'
-    proc, result = role.run()
+    proc, result = role.run(**test_fleet)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # with a cold cache the role builds it once, here (15-30 min)
     if warm:
@@ -245,8 +258,118 @@ def test_default_inputs_with_a_warm_cache(role):
     assert os.path.basename(image).startswith('linux-image-%s_' % release) and image.endswith('.deb')
     assert os.path.isfile(image) and os.path.getsize(image) > 1 << 20
     # a second run changes nothing: the packages are not fetched again
-    proc, again = role.run()
+    proc, again = role.run(**test_fleet)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert recap_changed(proc.stdout) == 0
     assert task_status(proc.stdout, 'Take the build from the cache') == 'ok'
     assert again == dict(result, built=False)
+
+
+FLEET_PLAYBOOK = u"""---
+- name: Read the fleet's facts from captured trees
+  hosts: fleet
+  gather_facts: false
+  tasks:
+    - name: Read the dmem facts
+      dmemfs.fleet.dmem_facts:
+        root: "{{ test_tree }}"
+
+- name: Build with the kernel_build role over the fleet's config
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: dmemfs.fleet.kernel_build
+  tasks:
+    - name: Keep the result for the test
+      ansible.builtin.copy:
+        content: "{{ kernel_build_result | to_nice_json }}"
+        dest: "{{ test_result_file }}"
+        mode: "0644"
+      check_mode: false
+      changed_when: false
+"""
+
+
+def fleet_tree(path, release, config, modules):
+    """A host's tree: a Debian-captured /proc and /sys, the running RELEASE, its config and loaded MODULES."""
+    if not path.exists():
+        shutil.copytree(os.path.join(os.path.dirname(BUILD_SH), '..', 'tests', 'fixtures', 'hosts', 'debian6.1-1node'),
+                        str(path))
+    (path / 'boot').mkdir(exist_ok=True)
+    (path / 'boot' / ('vmlinuz-' + release)).write_text(u'not a kernel\n')
+    (path / 'boot' / ('config-' + release)).write_text(config)
+    (path / 'proc' / 'sys' / 'kernel' / 'osrelease').write_text(release + u'\n')
+    (path / 'proc' / 'modules').write_text(u''.join(u'%s 16384 0 - Live 0x0\n' % m for m in modules))
+    return path
+
+
+def test_the_fleet_config_trimmed_to_the_modules_the_fleet_uses(ansible, tmp_path):
+    """The default base (fleet) on a 2-host fleet of captured trees, built from the stand-in tree.
+
+    The hosts are trees read by dmem_facts (root=), not VMs: what is tested is the role's choice of the
+    config and the module set, and that a build stays the same while the fleet loads less than it kept."""
+    config = (u'CONFIG_FAKE_BASE=y\nCONFIG_FAKE_MOD_KVM_AMD=m\nCONFIG_FAKE_MOD_NVME=m\nCONFIG_FAKE_MOD_XFS=m\n'
+              u'CONFIG_FAKE_MOD_I915=m\n')
+    hv1 = fleet_tree(tmp_path / 'hv1', '6.1.0-50-amd64', config, ['kvm_amd', 'nvme'])
+    hv2 = fleet_tree(tmp_path / 'hv2', '6.1.0-50-amd64', u'CONFIG_OTHER=y\n', ['kvm_amd'])
+    inventory = tmp_path / 'hosts.yml'
+    local = {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}
+    inventory.write_text(json.dumps({'all': {'children': {'fleet': {'hosts': {
+        'hv1': dict(local, test_tree=str(hv1)), 'hv2': dict(local, test_tree=str(hv2))}}}}}))
+    playbook = tmp_path / 'fleet.yml'
+    playbook.write_text(FLEET_PLAYBOOK)
+    result_file = tmp_path / 'result.json'
+    fetch = tmp_path / 'packages'
+    variables = stand_in(tmp_path, kernel_build_config_base='fleet', kernel_build_fleet='fleet',
+                         kernel_build_fetch_dir=str(fetch), test_result_file=str(result_file),
+                         kernel_build_config_fragments=[])
+    extra = tmp_path / 'vars.json'
+    extra.write_text(json.dumps(variables))
+
+    def run(*args):
+        if result_file.exists():
+            result_file.unlink()
+        proc = ansible.playbook(str(playbook), '-i', str(inventory), '-e', '@' + str(extra), *args)
+        return proc, json.loads(result_file.read_text()) if result_file.exists() else None
+
+    proc, first = run()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert first['built'] is True
+    with open(os.path.join(first['output_dir'], '.config')) as handle:
+        built = handle.read().splitlines()
+    # hv1's config (the first host), keeping what hv1 and hv2 load: kvm_amd, nvme; not xfs, i915
+    assert 'CONFIG_FAKE_BASE=y' in built and 'CONFIG_OTHER=y' not in built
+    assert 'CONFIG_FAKE_MOD_KVM_AMD=m' in built and 'CONFIG_FAKE_MOD_NVME=m' in built
+    assert '# CONFIG_FAKE_MOD_XFS is not set' in built and '# CONFIG_FAKE_MOD_I915 is not set' in built
+    with open(os.path.join(first['output_dir'], 'manifest.json')) as handle:
+        assert json.load(handle)['modules_missing'] == []
+    assert (fetch / 'fleet-modules').read_text() == u'kvm_amd\nnvme\n'
+    # a second run changes nothing
+    proc, again = run()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert recap_changed(proc.stdout) == 0 and again == dict(first, built=False)
+    # hv1 unloads nvme today: the build stays the same (what was kept is kept)
+    fleet_tree(hv1, '6.1.0-50-amd64', config, ['kvm_amd'])
+    proc, fewer = run()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert fewer['hash'] == first['hash'] and recap_changed(proc.stdout) == 0
+    # hv2 loads xfs: check mode says a new build would be made, and makes nothing
+    fleet_tree(hv2, '6.1.0-50-amd64', u'CONFIG_OTHER=y\n', ['kvm_amd', 'xfs'])
+    proc, preview = run('--check')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert preview['would_build'] is True
+    assert (fetch / 'fleet-modules').read_text() == u'kvm_amd\nnvme\n'
+    proc, more = run()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert more['built'] is True and more['hash'] != first['hash']
+    with open(os.path.join(more['output_dir'], '.config')) as handle:
+        assert 'CONFIG_FAKE_MOD_XFS=m' in handle.read().splitlines()
+    assert (fetch / 'fleet-modules').read_text() == u'kvm_amd\nnvme\nxfs\n'
+
+
+def test_a_fleet_build_without_the_fleet_s_facts_names_the_variable(role, tmp_path):
+    proc, result = role.run(**stand_in(tmp_path, kernel_build_config_base='fleet', kernel_build_fleet='localhost'))
+    assert proc.returncode != 0 and result is None
+    assert "kernel_build_fleet=['localhost']: no host of it has dmem facts in this run" in proc.stdout
+    # nothing was written on the builder
+    assert not (tmp_path / 'cache').exists()

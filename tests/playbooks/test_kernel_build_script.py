@@ -26,7 +26,7 @@ FAKE_MAKEFILE = r"""# Stand-in for a kernel tree: the targets kernel/build.sh ru
 .RECIPEPREFIX := >
 LOCALVERSION := $(shell sed -n 's/^CONFIG_LOCALVERSION="\(.*\)"$$/\1/p' .config 2>/dev/null)
 RELEASE := 6.12.0-fake$(LOCALVERSION)
-.PHONY: x86_64_defconfig kvm_guest.config olddefconfig image bindeb-pkg binrpm-pkg kernelrelease
+.PHONY: x86_64_defconfig kvm_guest.config olddefconfig localmodconfig image bindeb-pkg binrpm-pkg kernelrelease
 
 x86_64_defconfig:
 >printf 'CONFIG_FAKE_DEFCONFIG=y\n' >.config
@@ -35,7 +35,15 @@ kvm_guest.config:
 # like the real one, drops what it cannot satisfy (here: CONFIG_FAKE_DROPPED)
 olddefconfig:
 >sed -i -e '/^CONFIG_FAKE_DROPPED=/d' -e 's/^\(CONFIG_[A-Z0-9_]*\)=n$$/# \1 is not set/' .config
+# like the real one, turns off each module (=m) not named in the file LSMOD;
+# here a module's option is CONFIG_FAKE_MOD_<NAME>
+localmodconfig:
+>awk 'NR == FNR { keep["CONFIG_FAKE_MOD_" toupper($$1)] = 1; next } \
+  /=m$$/ { split($$0, kv, "="); if (!(kv[1] in keep)) { print "# " kv[1] " is not set"; next } } { print }' \
+  $(LSMOD) .config >.config.new && mv .config.new .config
 image:
+>sed -n 's|^CONFIG_FAKE_MOD_\([A-Z0-9_]*\)=m$$|kernel/fake/\1.ko|p' .config | tr A-Z a-z >modules.order
+>sed -n 's|^CONFIG_FAKE_MOD_\([A-Z0-9_]*\)=y$$|kernel/fake/\1.ko|p' .config | tr A-Z a-z >modules.builtin
 >mkdir -p arch/x86/boot
 >echo bzImage >arch/x86/boot/bzImage
 >echo System.map >System.map
@@ -250,6 +258,7 @@ def test_tarball_builds_whatever_its_top_directory_and_caches(script, name, top)
         'headers_package': packages[2],
         'source': {'type': 'tarball', 'description': 'tarball %s sha256 %s' % (name, variables['KERNEL_SHA256'])},
         'config_base': 'x86_64_defconfig + kvm_guest.config',
+        'modules_missing': None,
         'patches': [],
     }
     for item in packages + ['bzImage', 'System.map', '.config', '.complete', 'patches', 'source-version']:
@@ -288,7 +297,8 @@ def test_dry_run_reports_the_hash_and_the_cache_state(script):
 def test_every_input_is_in_the_hash(script, tmp_path):
     base = script.tarball()
     first = script.hash_of(**base)
-    frags = [os.path.join(KERNEL_DIR, 'configs', name) for name in ('dmemfs.config', 'trial-boot.config', 'hypervisor.config', 'qemu-guest.config')]
+    frags = [os.path.join(KERNEL_DIR, 'configs', name) for name in ('dmemfs.config', 'trial-boot.config', 'hypervisor.config',
+                                                                     'no-debug-info.config', 'qemu-guest.config')]
     # the same fragments elsewhere (as the role copies them) give the same hash
     copies = []
     for index, frag in enumerate(frags):
@@ -306,6 +316,7 @@ def test_every_input_is_in_the_hash(script, tmp_path):
         dict(base, CONFIG_FRAGMENTS=':'.join(reversed(frags))),
         dict(base, CONFIG_FRAGMENTS=''),
         dict(base, PATCH_DIR=str(patches)),
+        dict(base, CONFIG_BASE='file', CONFIG_FILE=config, CONFIG_MODULES=write(tmp_path / 'mods', 'kvm_amd\n')),
     ]
     hashes = [first] + [script.hash_of(path_prefix=fake_rpmbuild(tmp_path), **variables) for variables in changed]
     assert len(set(hashes)) == len(hashes)
@@ -371,6 +382,38 @@ def test_patches_base_config_and_fragment_checks(script, tmp_path):
     assert proc.returncode == 1
     assert 'patch 0003-bad.patch does not apply' in proc.stderr
     assert proc.stdout == ''
+
+
+def test_a_base_config_trimmed_to_the_modules_a_fleet_uses(script, tmp_path):
+    variables = script.tarball()
+    config = write(tmp_path / 'base.config', 'CONFIG_FAKE_BASE=y\nCONFIG_FAKE_MOD_KVM_AMD=m\nCONFIG_FAKE_MOD_NVME=m\n'
+                   'CONFIG_FAKE_MOD_I915=m\nCONFIG_FAKE_MOD_EXT4=y\n')
+    frag = write(tmp_path / 'hv.config', 'CONFIG_FAKE_MOD_VHOST_NET=m\n')
+    # lsmod output, - for _, duplicates: the same set as a sorted list
+    lsmod = write(tmp_path / 'lsmod', 'Module                  Size  Used by\nnvme 1 0\nkvm-amd 2 0\nzfs 3 0\nkvm_amd 2 0\n')
+    listed = write(tmp_path / 'list', 'kvm_amd\nnvme\nzfs\n')
+    trimmed = dict(variables, CONFIG_BASE='file', CONFIG_FILE=config, CONFIG_FRAGMENTS=frag)
+    assert script.hash_of(CONFIG_MODULES=lsmod, **trimmed) == script.hash_of(CONFIG_MODULES=listed, **trimmed)
+    assert script.hash_of(CONFIG_MODULES=listed, **trimmed) != script.hash_of(**trimmed)
+    proc, values = script.run(CONFIG_MODULES=lsmod, **trimmed)
+    assert proc.returncode == 0, proc.stderr
+    with open(os.path.join(values['OUTPUT_DIR'], '.config')) as handle:
+        lines = handle.read().splitlines()
+    # the modules the fleet uses stay, the others go, built-ins and the fragments' modules stay
+    assert 'CONFIG_FAKE_MOD_KVM_AMD=m' in lines and 'CONFIG_FAKE_MOD_NVME=m' in lines
+    assert '# CONFIG_FAKE_MOD_I915 is not set' in lines
+    assert 'CONFIG_FAKE_MOD_EXT4=y' in lines and 'CONFIG_FAKE_MOD_VHOST_NET=m' in lines
+    assert 'localmodconfig kept 2 of 3 modules for the 3 the fleet uses' in proc.stderr
+    # a module no config option builds (out of tree) is named, in the log and the manifest
+    assert 'the fleet uses modules this build does not provide: zfs' in proc.stderr
+    with open(os.path.join(values['OUTPUT_DIR'], 'manifest.json')) as handle:
+        manifest = json.load(handle)
+    assert manifest['modules_missing'] == ['zfs']
+    assert manifest['config_base'] == 'config file %s, trimmed to 3 modules' % config
+    # a list that names nothing is refused, naming the variable
+    empty = write(tmp_path / 'empty', 'Module Size Used by\n\n')
+    proc, values = script.run(DRY_RUN='1', CONFIG_MODULES=empty, **trimmed)
+    assert proc.returncode == 1 and "DMEMFS_CONFIG_MODULES='%s' names no module" % empty in proc.stderr
 
 
 def test_rpm_packages(script, tmp_path):
