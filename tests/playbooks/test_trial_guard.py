@@ -315,3 +315,52 @@ def test_a_host_whose_addresses_could_not_be_listed_is_not_held_to_them(tree, tm
         'the verified boot had no global address recorded: nothing to keep']
     guard(tree, 'confirm', '20').wait()
     proc.wait()
+
+
+# ---- a KVM guest with its RAM on dmemfs (kvm-guest)
+
+def kvm_guest_host(tree, tmp_path, dmemfs=True, free=1 << 30):
+    """A tree with dmemfs and its pool, and `mount` / `umount` that log their arguments and do nothing.
+
+    The green path (a real guest under KVM on a real dmemfs mount) runs on every trial boot of the
+    pipeline scenario's VMs, whose verify asserts it; here the mount is a plain directory and /dev/kvm
+    a plain file, so the guard gets as far as KVM's first ioctl."""
+    bindir = host(tree, tmp_path)
+    (tree / 'proc' / 'filesystems').write_text(u'nodev\tsysfs\n' + (u'nodev\tdmemfs\n' if dmemfs else u'') + u'\text4\n')
+    (tree / 'sys' / 'kernel' / 'mm' / 'dmem').mkdir(parents=True, exist_ok=True)
+    (tree / 'sys' / 'kernel' / 'mm' / 'dmem' / 'free_bytes').write_text(u'%d\n' % free)
+    for cmd in ('mount', 'umount'):
+        (bindir / cmd).write_text(u'#!/bin/sh\necho "%s $*" >>"%s"\n' % (cmd, tmp_path / 'mount.log'))
+        os.chmod(str(bindir / cmd), 0o755)
+    return bindir
+
+
+@pytest.mark.parametrize('dmemfs, free, kvm, says', [
+    (True, 1 << 30, False, 'the verified boot had no /dev/kvm: no guest to run'),
+    (False, 1 << 30, True, 'no dmemfs with 2 MiB free on this boot: no guest to run'),
+    (True, 1 << 20, True, 'no dmemfs with 2 MiB free on this boot: no guest to run'),
+])
+def test_the_kvm_guest_check_runs_no_guest_without_kvm_or_dmemfs(tree, tmp_path, dmemfs, free, kvm, says):
+    bindir = kvm_guest_host(tree, tmp_path, dmemfs=dmemfs, free=free)
+    config(tree, builtin_checks=['kvm-guest'], expect=dict(kvm=kvm, addresses={}, mounts={}))
+    proc = guard(tree, 'run', path=bindir)
+    wait_for(tree, 'green', proc)
+    assert [(c['name'], c['ok'], c['output']) for c in verdict(tree)['checks']] == [('kvm-guest', True, says)]
+    assert not (tmp_path / 'mount.log').exists()
+    guard(tree, 'confirm', '20').wait()
+    proc.wait()
+
+
+def test_a_kvm_guest_that_cannot_run_on_dmemfs_sends_the_trial_back(tree, tmp_path):
+    bindir = kvm_guest_host(tree, tmp_path)
+    config(tree, builtin_checks=['kvm-guest'], expect=dict(kvm=True, addresses={}, mounts={}))
+    proc = guard(tree, 'run', path=bindir)
+    assert proc.wait() == 1
+    got = result(tree)
+    assert got['reason'] == 'required health check failed: kvm-guest'
+    # the guard got as far as KVM (here /dev/kvm is a plain file): mounted, ran, unmounted, cleaned up
+    assert [c['output'] for c in got['checks']] == ['KVM guest on dmemfs: [Errno 25] Inappropriate ioctl for device']
+    point = tree / 'run' / 'dmemfs-fleet' / 'kvm-guest'
+    assert (tmp_path / 'mount.log').read_text() == u'mount -t dmemfs -o pagesize=2M,mode=0700 dmemfs %s\numount %s\n' % (
+        point, point)
+    assert not point.exists()
