@@ -297,8 +297,8 @@ def test_dry_run_reports_the_hash_and_the_cache_state(script):
 def test_every_input_is_in_the_hash(script, tmp_path):
     base = script.tarball()
     first = script.hash_of(**base)
-    frags = [os.path.join(KERNEL_DIR, 'configs', name) for name in ('dmemfs.config', 'trial-boot.config', 'hypervisor.config',
-                                                                     'no-debug-info.config', 'qemu-guest.config')]
+    names = ('dmemfs.config', 'trial-boot.config', 'hypervisor.config', 'no-debug-info.config', 'qemu-guest.config')
+    frags = [os.path.join(KERNEL_DIR, 'configs', name) for name in names]
     # the same fragments elsewhere (as the role copies them) give the same hash
     copies = []
     for index, frag in enumerate(frags):
