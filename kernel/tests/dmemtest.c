@@ -818,6 +818,20 @@ static struct call_out c_proc_mem(struct compat_env *e, char *buf)
 	return (struct call_out){ err, n == 8 && word == *(uint64_t *)buf };
 }
 
+static struct call_out c_proc_mem_write(struct compat_env *e, char *buf)
+{
+	uint64_t word = 0x5a5a5a5a5a5a5a5aULL, back = *(uint64_t *)(buf + 8);
+	int fd = open("/proc/self/mem", O_RDWR);
+	ssize_t n = fd < 0 ? -1 : pwrite(fd, &word, 8, (off_t)(uintptr_t)buf);
+	int err = n < 0 ? errno : 0;
+	int ok = n == 8 && *(uint64_t *)buf == word &&
+		 *(uint64_t *)(buf + 8) == back;
+
+	if (fd >= 0)
+		close(fd);
+	return (struct call_out){ err, ok };
+}
+
 static struct call_out c_process_vm_readv(struct compat_env *e, char *buf)
 {
 	uint64_t word = 0;
@@ -891,7 +905,9 @@ static const struct compat_row compat_rows[] = {
 	{ "madv-populate-write", "memory-backend prealloc=on (QEMU then touches every page itself)",
 	  "madvise(MADV_POPULATE_WRITE)", c_populate, EINVAL },
 	{ "proc-pid-mem", "gdb on the QEMU process, gdbstub-less debugging",
-	  "pread() of /proc/PID/mem at guest RAM", c_proc_mem, EIO },
+	  "pread() of /proc/PID/mem at guest RAM", c_proc_mem, 0 },
+	{ "proc-pid-mem-write", "gdb writing guest RAM (breakpoints, variables)",
+	  "pwrite() of /proc/PID/mem at guest RAM", c_proc_mem_write, 0 },
 	{ "process-vm-readv", "debuggers, CRIU",
 	  "process_vm_readv() of guest RAM", c_process_vm_readv, EFAULT },
 	{ "vmsplice", "vhost-net zerocopy, vhost-scsi, RDMA: anything that pins guest RAM",

@@ -319,7 +319,7 @@ def test_a_host_whose_addresses_could_not_be_listed_is_not_held_to_them(tree, tm
 
 # ---- a KVM guest with its RAM on dmemfs (kvm-guest)
 
-def kvm_guest_host(tree, tmp_path, dmemfs=True, free=1 << 30):
+def kvm_guest_host(tree, tmp_path, dmemfs=True, free=1 << 30, uncharged=1 << 30):
     """A tree with dmemfs and its pool, and `mount` / `umount` that log their arguments and do nothing.
 
     The green path (a real guest under KVM on a real dmemfs mount) runs on every trial boot of the
@@ -329,19 +329,22 @@ def kvm_guest_host(tree, tmp_path, dmemfs=True, free=1 << 30):
     (tree / 'proc' / 'filesystems').write_text(u'nodev\tsysfs\n' + (u'nodev\tdmemfs\n' if dmemfs else u'') + u'\text4\n')
     (tree / 'sys' / 'kernel' / 'mm' / 'dmem').mkdir(parents=True, exist_ok=True)
     (tree / 'sys' / 'kernel' / 'mm' / 'dmem' / 'free_bytes').write_text(u'%d\n' % free)
+    (tree / 'sys' / 'kernel' / 'mm' / 'dmem' / 'uncharged_bytes').write_text(u'%d\n' % uncharged)
     for cmd in ('mount', 'umount'):
         (bindir / cmd).write_text(u'#!/bin/sh\necho "%s $*" >>"%s"\n' % (cmd, tmp_path / 'mount.log'))
         os.chmod(str(bindir / cmd), 0o755)
     return bindir
 
 
-@pytest.mark.parametrize('dmemfs, free, kvm, says', [
-    (True, 1 << 30, False, 'the verified boot had no /dev/kvm: no guest to run'),
-    (False, 1 << 30, True, 'no dmemfs with 2 MiB free on this boot: no guest to run'),
-    (True, 1 << 20, True, 'no dmemfs with 2 MiB free on this boot: no guest to run'),
+@pytest.mark.parametrize('dmemfs, free, uncharged, kvm, says', [
+    (True, 1 << 30, 1 << 30, False, 'the verified boot had no /dev/kvm: no guest to run'),
+    (False, 1 << 30, 1 << 30, True, 'no dmemfs with 2 MiB free on this boot: no guest to run'),
+    (True, 1 << 20, 1 << 30, True, 'no dmemfs with 2 MiB free on this boot: no guest to run'),
+    # guests started at boot were promised all of it
+    (True, 1 << 30, 0, True, 'no dmemfs with 2 MiB free on this boot: no guest to run'),
 ])
-def test_the_kvm_guest_check_runs_no_guest_without_kvm_or_dmemfs(tree, tmp_path, dmemfs, free, kvm, says):
-    bindir = kvm_guest_host(tree, tmp_path, dmemfs=dmemfs, free=free)
+def test_the_kvm_guest_check_runs_no_guest_without_kvm_or_dmemfs(tree, tmp_path, dmemfs, free, uncharged, kvm, says):
+    bindir = kvm_guest_host(tree, tmp_path, dmemfs=dmemfs, free=free, uncharged=uncharged)
     config(tree, builtin_checks=['kvm-guest'], expect=dict(kvm=kvm, addresses={}, mounts={}))
     proc = guard(tree, 'run', path=bindir)
     wait_for(tree, 'green', proc)
