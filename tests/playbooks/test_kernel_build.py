@@ -186,6 +186,9 @@ def test_builds_once_fetches_once_and_check_mode_builds_nothing(role, tmp_path):
         'built': True,
         'would_build': False,
         'source': 'tarball linux-stand-in.tar.xz sha256 ' + variables['kernel_build_tarball_sha256'],
+        'config_base': 'x86_64_defconfig + kvm_guest.config',
+        'fleet': None,
+        'modules_missing': None,
     }
     for package in result['packages']:
         assert os.path.isfile(package)
@@ -341,8 +344,9 @@ def test_the_fleet_config_trimmed_to_the_modules_the_fleet_uses(ansible, tmp_pat
     assert 'CONFIG_FAKE_BASE=y' in built and 'CONFIG_OTHER=y' not in built
     assert 'CONFIG_FAKE_MOD_KVM_AMD=m' in built and 'CONFIG_FAKE_MOD_NVME=m' in built
     assert '# CONFIG_FAKE_MOD_XFS is not set' in built and '# CONFIG_FAKE_MOD_I915 is not set' in built
-    with open(os.path.join(first['output_dir'], 'manifest.json')) as handle:
-        assert json.load(handle)['modules_missing'] == []
+    assert first['modules_missing'] == []
+    assert first['fleet'] == {'host': 'hv1', 'config': str(hv1 / 'boot' / 'config-6.1.0-50-amd64'), 'modules': 2}
+    assert first['config_base'] == 'config file %s, trimmed to 2 modules' % (tmp_path / 'cache' / 'kernel-build' / 'base.config')
     assert (fetch / 'fleet-modules').read_text() == u'kvm_amd\nnvme\n'
     # a second run changes nothing
     proc, again = run()
