@@ -81,7 +81,8 @@ def fleet_config(hosts, config_host=None, extra=None, previous=None):
     elif config_host not in hosts:
         raise DmemError('kernel_build_config_host', 'must be a host of the fleet (kernel_build_fleet)', config_host)
     elif config_host not in read:
-        raise DmemError('kernel_build_config_host', 'has no dmem facts in this run (unreachable?)', config_host)
+        raise DmemError('kernel_build_config_host', 'has no dmem facts in this run (unreachable, or left out '
+                        'by --limit)', config_host)
     facts = hosts[config_host]
     kernels = facts['boot'].get('kernels') or []
     release = config_release(facts.get('kernel_release'), [k.get('release') for k in kernels])

@@ -359,8 +359,10 @@ def test_the_fleet_config_trimmed_to_the_modules_the_fleet_uses(ansible, tmp_pat
     assert (fetch / 'fleet-modules').read_text() == u'kvm_amd\nnvme\nxfs\n'
 
 
-def test_a_fleet_build_without_the_fleet_s_facts_names_the_variable(role, tmp_path):
-    proc, result = role.run(**stand_in(tmp_path, kernel_build_config_base='fleet', kernel_build_fleet='localhost'))
+@pytest.mark.parametrize('fleet', ['localhost', ['localhost']])
+def test_a_fleet_build_without_the_fleet_s_facts_names_the_variable(role, tmp_path, fleet):
+    # a pattern, or a list of patterns as hosts: takes
+    proc, result = role.run(**stand_in(tmp_path, kernel_build_config_base='fleet', kernel_build_fleet=fleet))
     assert proc.returncode != 0 and result is None
     assert "kernel_build_fleet=['localhost']: no host of it has dmem facts in this run" in proc.stdout
     # nothing was written on the builder
